@@ -1,0 +1,328 @@
+/* Fused reductions of GEMM distance blocks (see _reduce_impl.h).
+ *
+ * Python calls these from sksbi_manifold._geometry.distances, one call per
+ * row block; the GIL is released so blocks run in parallel threads.
+ * Arguments are C-contiguous numpy arrays whose shapes the Python wrapper
+ * has checked; the byte lengths are re-checked here so a wrong call raises
+ * instead of reading out of bounds.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+enum { MODE_ALL = 0, MODE_UPPER = 1, MODE_NO_SELF = 2 };
+
+struct block {
+    const void *G, *xx, *yy, *X, *Y;
+    Py_ssize_t b, m, dim, row0, col0;
+    int mode;
+    double tol;
+};
+
+/* Columns of row i to visit: from `start` on, skipping `self` (-1: none). */
+struct span {
+    Py_ssize_t start, self;
+};
+
+static inline struct span pair_span(const struct block *bk, Py_ssize_t i)
+{
+    struct span s = {0, -1};
+    Py_ssize_t diag = bk->row0 + i - bk->col0; /* column of the self pair */
+    if (bk->mode == MODE_UPPER)
+        s.start = diag + 1 < 0 ? 0 : diag + 1;
+    else if (bk->mode == MODE_NO_SELF)
+        s.self = diag;
+    return s;
+}
+
+/* Number of ascending edges strictly below v (branch-free for small n). */
+static inline Py_ssize_t count_below(const double *edges, Py_ssize_t n, double v)
+{
+    Py_ssize_t c = 0;
+    for (Py_ssize_t t = 0; t < n; t++)
+        c += edges[t] < v;
+    return c;
+}
+
+/* Let GCC/Clang build an AVX2 clone of the vectorised loops, picked at run
+ * time, while the extension still runs on any x86-64. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define VECTORIZE __attribute__((target_clones("avx2", "default")))
+#else
+#define VECTORIZE
+#endif
+
+#define T float
+#define SUFFIX f32
+#include "_reduce_impl.h"
+#undef T
+#undef SUFFIX
+
+#define T double
+#define SUFFIX f64
+#include "_reduce_impl.h"
+#undef T
+#undef SUFFIX
+
+/* The buffers of one distance block plus its geometry. */
+struct block_args {
+    Py_buffer G, xx, yy, X, Y;
+    struct block bk;
+    int is_double;
+};
+
+static void release_block(struct block_args *a)
+{
+    PyBuffer_Release(&a->G);
+    PyBuffer_Release(&a->xx);
+    PyBuffer_Release(&a->yy);
+    PyBuffer_Release(&a->X);
+    PyBuffer_Release(&a->Y);
+}
+
+static int check_len(Py_buffer *buf, Py_ssize_t count, Py_ssize_t item,
+                     const char *name)
+{
+    if (buf->len < count * item) {
+        PyErr_Format(PyExc_ValueError, "_reduce: buffer '%s' too small", name);
+        return -1;
+    }
+    return 0;
+}
+
+/* Parses the common leading arguments
+ * (G, xx, yy, X, Y, b, m, dim, row0, col0, mode, is_double, tol). */
+static int parse_block(PyObject *args, struct block_args *a, Py_ssize_t n_lead)
+{
+    PyObject *lead = PyTuple_GetSlice(args, 0, n_lead);
+    if (lead == NULL)
+        return -1;
+    struct block *bk = &a->bk;
+    int ok = PyArg_ParseTuple(lead, "y*y*y*y*y*nnnnnipd", &a->G, &a->xx,
+                              &a->yy, &a->X, &a->Y, &bk->b, &bk->m, &bk->dim,
+                              &bk->row0, &bk->col0, &bk->mode, &a->is_double,
+                              &bk->tol);
+    Py_DECREF(lead);
+    if (!ok)
+        return -1;
+    Py_ssize_t item = a->is_double ? 8 : 4;
+    if (check_len(&a->G, bk->b * bk->m, item, "G") ||
+        check_len(&a->xx, bk->b, item, "xx") ||
+        check_len(&a->yy, bk->m, item, "yy") ||
+        check_len(&a->X, bk->b * bk->dim, item, "X") ||
+        check_len(&a->Y, bk->m * bk->dim, item, "Y")) {
+        release_block(a);
+        return -1;
+    }
+    bk->G = a->G.buf;
+    bk->xx = a->xx.buf;
+    bk->yy = a->yy.buf;
+    bk->X = a->X.buf;
+    bk->Y = a->Y.buf;
+    return 0;
+}
+
+#define N_LEAD 13
+
+static PyObject *py_bin_counts(PyObject *self, PyObject *args)
+{
+    struct block_args a;
+    Py_buffer edges, hist_rows, hist_cols;
+    int has_cols;
+    if (parse_block(args, &a, N_LEAD) < 0)
+        return NULL;
+    PyObject *rest = PyTuple_GetSlice(args, N_LEAD, PyTuple_GET_SIZE(args));
+    int ok = rest && PyArg_ParseTuple(rest, "y*w*w*p", &edges, &hist_rows,
+                                      &hist_cols, &has_cols);
+    Py_XDECREF(rest);
+    if (!ok) {
+        release_block(&a);
+        return NULL;
+    }
+    Py_ssize_t k = edges.len / 8;
+    int bad = k < 1 || check_len(&hist_rows, a.bk.b * k, 8, "hist_rows") ||
+              (has_cols && check_len(&hist_cols, a.bk.m * k, 8, "hist_cols"));
+    if (!bad) {
+        int64_t *cols = has_cols ? (int64_t *)hist_cols.buf : NULL;
+        int rc;
+        Py_BEGIN_ALLOW_THREADS
+        if (a.is_double)
+            rc = bin_counts_f64(&a.bk, edges.buf, k, hist_rows.buf, cols);
+        else
+            rc = bin_counts_f32(&a.bk, edges.buf, k, hist_rows.buf, cols);
+        Py_END_ALLOW_THREADS
+        if (rc) {
+            bad = 1;
+            PyErr_NoMemory();
+        }
+    }
+    else if (k < 1) {
+        PyErr_SetString(PyExc_ValueError, "_reduce: no radii given");
+    }
+    PyBuffer_Release(&edges);
+    PyBuffer_Release(&hist_rows);
+    PyBuffer_Release(&hist_cols);
+    release_block(&a);
+    if (bad)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_select_pairs(PyObject *self, PyObject *args)
+{
+    struct block_args a;
+    Py_buffer cursor, row_end, indices, dist;
+    double r2;
+    if (parse_block(args, &a, N_LEAD) < 0)
+        return NULL;
+    PyObject *rest = PyTuple_GetSlice(args, N_LEAD, PyTuple_GET_SIZE(args));
+    int ok = rest && PyArg_ParseTuple(rest, "dw*y*w*w*", &r2, &cursor, &row_end,
+                                      &indices, &dist);
+    Py_XDECREF(rest);
+    if (!ok) {
+        release_block(&a);
+        return NULL;
+    }
+    /* Every write is bounded by row_end, which must lie inside the outputs. */
+    int bad = check_len(&cursor, a.bk.b, 8, "cursor") ||
+              check_len(&row_end, a.bk.b, 8, "row_end");
+    if (!bad) {
+        const int64_t *end = row_end.buf;
+        Py_ssize_t cap = indices.len / 8;
+        for (Py_ssize_t i = 0; i < a.bk.b && !bad; i++)
+            bad = end[i] < 0 || end[i] > cap || end[i] > dist.len / 8;
+        if (bad)
+            PyErr_SetString(PyExc_ValueError, "_reduce: row_end out of range");
+    }
+    if (!bad) {
+        int rc;
+        Py_BEGIN_ALLOW_THREADS
+        if (a.is_double)
+            rc = select_pairs_f64(&a.bk, r2, cursor.buf, row_end.buf, indices.buf,
+                             dist.buf);
+        else
+            rc = select_pairs_f32(&a.bk, r2, cursor.buf, row_end.buf, indices.buf,
+                             dist.buf);
+        Py_END_ALLOW_THREADS
+        if (rc) {
+            bad = 1;
+            PyErr_NoMemory();
+        }
+    }
+    PyBuffer_Release(&cursor);
+    PyBuffer_Release(&row_end);
+    PyBuffer_Release(&indices);
+    PyBuffer_Release(&dist);
+    release_block(&a);
+    if (bad)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_kernel_sums(PyObject *self, PyObject *args)
+{
+    struct block_args a;
+    Py_buffer inv_eps2, cut2, F, out;
+    Py_ssize_t q;
+    if (parse_block(args, &a, N_LEAD) < 0)
+        return NULL;
+    PyObject *rest = PyTuple_GetSlice(args, N_LEAD, PyTuple_GET_SIZE(args));
+    int ok = rest && PyArg_ParseTuple(rest, "y*y*y*nw*", &inv_eps2, &cut2, &F,
+                                      &q, &out);
+    Py_XDECREF(rest);
+    if (!ok) {
+        release_block(&a);
+        return NULL;
+    }
+    Py_ssize_t nb = inv_eps2.len / 8;
+    int bad = nb < 1 || check_len(&cut2, nb, 8, "cut2") ||
+              check_len(&F, a.bk.m * q, 8, "F") ||
+              check_len(&out, a.bk.b * nb * (q + 1), 8, "out");
+    if (!bad) {
+        int rc;
+        Py_BEGIN_ALLOW_THREADS
+        if (a.is_double)
+            rc = kernel_sums_f64(&a.bk, inv_eps2.buf, cut2.buf, nb, F.buf, q, out.buf);
+        else
+            rc = kernel_sums_f32(&a.bk, inv_eps2.buf, cut2.buf, nb, F.buf, q, out.buf);
+        Py_END_ALLOW_THREADS
+        if (rc) {
+            bad = 1;
+            PyErr_NoMemory();
+        }
+    }
+    else if (nb < 1) {
+        PyErr_SetString(PyExc_ValueError, "_reduce: no bandwidths given");
+    }
+    PyBuffer_Release(&inv_eps2);
+    PyBuffer_Release(&cut2);
+    PyBuffer_Release(&F);
+    PyBuffer_Release(&out);
+    release_block(&a);
+    if (bad)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_gauss_logsumexp(PyObject *self, PyObject *args)
+{
+    struct block_args a;
+    Py_buffer coef, log_sum;
+    if (parse_block(args, &a, N_LEAD) < 0)
+        return NULL;
+    PyObject *rest = PyTuple_GetSlice(args, N_LEAD, PyTuple_GET_SIZE(args));
+    int ok = rest && PyArg_ParseTuple(rest, "y*w*", &coef, &log_sum);
+    Py_XDECREF(rest);
+    if (!ok) {
+        release_block(&a);
+        return NULL;
+    }
+    Py_ssize_t nb = coef.len / 8;
+    int bad = nb < 1 || check_len(&log_sum, a.bk.b * nb, 8, "log_sum");
+    if (!bad) {
+        int rc;
+        Py_BEGIN_ALLOW_THREADS
+        if (a.is_double)
+            rc = gauss_logsumexp_f64(&a.bk, coef.buf, nb, log_sum.buf);
+        else
+            rc = gauss_logsumexp_f32(&a.bk, coef.buf, nb, log_sum.buf);
+        Py_END_ALLOW_THREADS
+        if (rc) {
+            bad = 1;
+            PyErr_NoMemory();
+        }
+    }
+    else if (nb < 1) {
+        PyErr_SetString(PyExc_ValueError, "_reduce: no bandwidths given");
+    }
+    PyBuffer_Release(&coef);
+    PyBuffer_Release(&log_sum);
+    release_block(&a);
+    if (bad)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"bin_counts", py_bin_counts, METH_VARARGS,
+     "Histogram squared distances of a block against ascending edges."},
+    {"select_pairs", py_select_pairs, METH_VARARGS,
+     "Write the pairs of a block within a squared radius (CSR fill)."},
+    {"kernel_sums", py_kernel_sums, METH_VARARGS,
+     "Truncated Gaussian kernel sums of targets, for several bandwidths."},
+    {"gauss_logsumexp", py_gauss_logsumexp, METH_VARARGS,
+     "Streaming log-sum-exp of Gaussian kernel values, several bandwidths."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_reduce",
+    "Fused reductions of GEMM distance blocks.", -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__reduce(void)
+{
+    return PyModule_Create(&module);
+}

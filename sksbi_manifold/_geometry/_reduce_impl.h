@@ -1,0 +1,225 @@
+/* Block reductions, instantiated once per element type by _reduce.c.
+ *
+ * Every kernel receives one GEMM block G = A @ B.T (A: b query rows, B: m
+ * reference rows) with the squared norms of both sides, forms squared
+ * distances on the fly (||a||^2 + ||b||^2 - 2 a.b) and reduces them at once,
+ * so a block is read from memory a single time after the GEMM.  Pairs whose
+ * squared distance lies within the rounding bound `slack` of a threshold, or
+ * that are nearly coincident (catastrophic cancellation), are recomputed
+ * exactly in double precision from the rows themselves.
+ */
+
+#define CAT_(a, b) a##_##b
+#define CAT(a, b) CAT_(a, b)
+#define FN(name) CAT(name, SUFFIX)
+
+static double FN(exact_sq)(const T *a, const T *b, Py_ssize_t dim)
+{
+    double s = 0.0;
+    for (Py_ssize_t k = 0; k < dim; k++) {
+        double d = (double)a[k] - (double)b[k];
+        s += d * d;
+    }
+    return s;
+}
+
+/* Approximate squared distances of row i against all block columns
+ * (a loop the compiler vectorises). */
+VECTORIZE static void FN(row_sq)(const struct block *bk, Py_ssize_t i,
+                                 T *restrict d2)
+{
+    const T *restrict g = (const T *)bk->G + i * bk->m;
+    const T *restrict yy = (const T *)bk->yy;
+    T xi = ((const T *)bk->xx)[i];
+    for (Py_ssize_t j = 0; j < bk->m; j++)
+        d2[j] = xi + yy[j] - (T)2 * g[j];
+}
+
+static double FN(exact_pair)(const struct block *bk, Py_ssize_t i, Py_ssize_t j)
+{
+    return FN(exact_sq)((const T *)bk->X + i * bk->dim,
+                        (const T *)bk->Y + j * bk->dim, bk->dim);
+}
+
+/* Rounding bound valid for every pair of row i, given max_j ||y_j||^2. */
+static inline double FN(row_slack)(const struct block *bk, Py_ssize_t i,
+                                   double yy_max)
+{
+    return bk->tol * ((double)((const T *)bk->xx)[i] + yy_max);
+}
+
+static double FN(max_yy)(const struct block *bk)
+{
+    const T *yy = (const T *)bk->yy;
+    double top = 0.0;
+    for (Py_ssize_t j = 0; j < bk->m; j++)
+        top = (double)yy[j] > top ? (double)yy[j] : top;
+    return top;
+}
+
+/* d2 of pair (i, j): exact when coincident (the GEMM value is rounding
+ * noise) or when within the rounding bound `s` of one of the ascending
+ * `edges`. Returns the bin (number of edges below d2), n_edges when beyond
+ * the last. */
+static inline Py_ssize_t FN(bin_of)(const struct block *bk, Py_ssize_t i,
+                                   Py_ssize_t j, double *d2, const double *edges,
+                                   Py_ssize_t n_edges, double s)
+{
+    double v = *d2;
+    int exact = v <= 4.0 * s;
+    Py_ssize_t t = count_below(edges, n_edges, v - s);
+    if (!exact && t < n_edges && edges[t] <= v + s)
+        exact = 1;
+    if (exact) {
+        v = FN(exact_pair)(bk, i, j);
+        t = count_below(edges, n_edges, v);
+    }
+    *d2 = v < 0.0 ? 0.0 : v;
+    return t;
+}
+
+/* hist_rows[i, t] (and hist_cols[j, t] when given) += #pairs whose squared
+ * distance falls in (edges[t-1], edges[t]]. */
+static int FN(bin_counts)(const struct block *bk, const double *edges,
+                          Py_ssize_t n_edges, int64_t *hist_rows,
+                          int64_t *hist_cols)
+{
+    T *row = malloc(bk->m * sizeof(T));
+    if (row == NULL)
+        return -1;
+    double yy_max = FN(max_yy)(bk);
+    for (Py_ssize_t i = 0; i < bk->b; i++) {
+        FN(row_sq)(bk, i, row);
+        double s = FN(row_slack)(bk, i, yy_max);
+        double reject = edges[n_edges - 1] + s;
+        struct span sp = pair_span(bk, i);
+        for (Py_ssize_t j = sp.start; j < bk->m; j++) {
+            if (row[j] > reject || j == sp.self)
+                continue;
+            double d2 = row[j];
+            Py_ssize_t t = FN(bin_of)(bk, i, j, &d2, edges, n_edges, s);
+            if (t == n_edges)
+                continue;
+            hist_rows[i * n_edges + t]++;
+            if (hist_cols != NULL)
+                hist_cols[j * n_edges + t]++;
+        }
+    }
+    free(row);
+    return 0;
+}
+
+/* Writes the pairs within `r2` row by row at cursor[i] (advanced), never
+ * past row_end[i]. */
+static int FN(select_pairs)(const struct block *bk, double r2, int64_t *cursor,
+                            const int64_t *row_end, int64_t *indices,
+                            double *dist)
+{
+    T *row = malloc(bk->m * sizeof(T));
+    if (row == NULL)
+        return -1;
+    double yy_max = FN(max_yy)(bk);
+    for (Py_ssize_t i = 0; i < bk->b; i++) {
+        FN(row_sq)(bk, i, row);
+        double s = FN(row_slack)(bk, i, yy_max);
+        double reject = r2 + s;
+        struct span sp = pair_span(bk, i);
+        int64_t pos = cursor[i];
+        for (Py_ssize_t j = sp.start; j < bk->m && pos < row_end[i]; j++) {
+            if (row[j] > reject || j == sp.self)
+                continue;
+            double d2 = row[j];
+            if (FN(bin_of)(bk, i, j, &d2, &r2, 1, s) == 1)
+                continue;
+            indices[pos] = bk->col0 + j;
+            dist[pos] = sqrt(d2);
+            pos++;
+        }
+        cursor[i] = pos;
+    }
+    free(row);
+    return 0;
+}
+
+/* out[i, t, 0] += sum_j K_t(d_ij); out[i, t, 1 + c] += sum_j K_t(d_ij) F[j, c]
+ * with K_t(d) = exp(-d^2 inv_eps2[t]) for d^2 <= cut2[t] (ascending), else 0. */
+static int FN(kernel_sums)(const struct block *bk, const double *inv_eps2,
+                           const double *cut2, Py_ssize_t n_bw, const double *F,
+                           Py_ssize_t q, double *out)
+{
+    T *row = malloc(bk->m * sizeof(T));
+    if (row == NULL)
+        return -1;
+    double yy_max = FN(max_yy)(bk);
+    Py_ssize_t stride = n_bw * (q + 1);
+    for (Py_ssize_t i = 0; i < bk->b; i++) {
+        FN(row_sq)(bk, i, row);
+        double s = FN(row_slack)(bk, i, yy_max);
+        double reject = cut2[n_bw - 1] + s;
+        struct span sp = pair_span(bk, i);
+        double *acc_row = out + i * stride;
+        for (Py_ssize_t j = sp.start; j < bk->m; j++) {
+            if (row[j] > reject || j == sp.self)
+                continue;
+            double d2 = row[j];
+            Py_ssize_t first = FN(bin_of)(bk, i, j, &d2, cut2, n_bw, s);
+            const double *f = F + j * q;
+            for (Py_ssize_t t = first; t < n_bw; t++) {
+                double w = exp(-d2 * inv_eps2[t]);
+                double *acc = acc_row + t * (q + 1);
+                acc[0] += w;
+                for (Py_ssize_t c = 0; c < q; c++)
+                    acc[1 + c] += w * f[c];
+            }
+        }
+    }
+    free(row);
+    return 0;
+}
+
+/* log sum_j exp(-d2_ij coef[t]) over the block's columns, merged into the
+ * running value log_sum[i, t] (initialised to -inf by the caller). */
+static int FN(gauss_logsumexp)(const struct block *bk, const double *coef,
+                               Py_ssize_t n_bw, double *log_sum)
+{
+    T *row = malloc(bk->m * sizeof(T));
+    double *d2 = malloc(bk->m * sizeof(double));
+    if (row == NULL || d2 == NULL) {
+        free(row);
+        free(d2);
+        return -1;
+    }
+    double yy_max = FN(max_yy)(bk);
+    for (Py_ssize_t i = 0; i < bk->b; i++) {
+        FN(row_sq)(bk, i, row);
+        double s = FN(row_slack)(bk, i, yy_max);
+        struct span sp = pair_span(bk, i);
+        double dmin = INFINITY;
+        for (Py_ssize_t j = sp.start; j < bk->m; j++) {
+            d2[j] = row[j];
+            if (j == sp.self)
+                continue;
+            FN(bin_of)(bk, i, j, d2 + j, NULL, 0, s);
+            dmin = d2[j] < dmin ? d2[j] : dmin;
+        }
+        if (dmin == INFINITY)
+            continue;
+        for (Py_ssize_t t = 0; t < n_bw; t++) {
+            double sum = 0.0;
+            for (Py_ssize_t j = sp.start; j < bk->m; j++)
+                if (j != sp.self)
+                    sum += exp(-(d2[j] - dmin) * coef[t]);
+            double part = log(sum) - dmin * coef[t];
+            double *acc = log_sum + i * n_bw + t;
+            double hi = part > *acc ? part : *acc;
+            *acc = hi + log(exp(*acc - hi) + exp(part - hi));
+        }
+    }
+    free(row);
+    free(d2);
+    return 0;
+}
+
+#undef FN
+#undef CAT
+#undef CAT_

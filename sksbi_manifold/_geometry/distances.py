@@ -1,0 +1,468 @@
+"""Exact Euclidean neighbourhoods by blocked brute force.
+
+Every function here walks row blocks of the query set X against the whole
+reference set Y: one GEMM per block (``||x||^2 + ||y||^2 - 2 x.y``), reduced at
+once by a fused C kernel (``_reduce``) into what the caller needs -- counts at
+many radii, CSR rows within a radius, truncated-Gaussian kernel sums, Gaussian
+log-sums -- so no n x n matrix ever exists.  Block size follows
+``sklearn.get_config()["working_memory"]``; blocks are independent and run
+through ``sklearn.utils.parallel.Parallel`` (threads by default, any joblib
+backend works).  When the query set is the reference set only the upper
+triangle is computed.
+
+float32 input stays float32 through the GEMM; pairs within float rounding of a
+threshold, and nearly coincident pairs, are recomputed exactly in float64, so
+neighbourhoods equal a float64 brute-force search.
+
+With ``device=`` (a torch device string) the same blocks run on torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+import scipy.sparse as sp
+from joblib import effective_n_jobs
+from sklearn import get_config
+from sklearn.utils.parallel import Parallel, delayed
+from threadpoolctl import threadpool_limits
+
+from . import _reduce
+
+MODE_ALL, MODE_UPPER, MODE_NO_SELF = 0, 1, 2
+_MAX_BLOCK_ROWS = 512  # keeps one block's reduction pass near the caches
+
+
+@dataclass(frozen=True)
+class _Operands:
+    """Query rows, reference rows and their squared norms, one dtype."""
+
+    X: np.ndarray
+    xx: np.ndarray
+    Y: np.ndarray
+    yy: np.ndarray
+    same: bool  # Y is X: self pairs exist and symmetry can be used
+
+    @property
+    def tol(self) -> float:
+        # Rounding bound of the GEMM form, relative to ||x||^2 + ||y||^2.
+        return float(self.X.shape[1] * np.finfo(self.X.dtype).eps)
+
+
+def _operands(X: np.ndarray, Y: np.ndarray | None) -> _Operands:
+    dtype = np.float32 if X.dtype == np.float32 else np.float64
+    if Y is not None and Y.dtype != dtype:
+        dtype = np.float64
+    X = np.ascontiguousarray(X, dtype=dtype)
+    same = Y is None
+    Y = X if same else np.ascontiguousarray(Y, dtype=dtype)
+    if X.ndim != 2 or Y.ndim != 2 or X.shape[1] != Y.shape[1]:
+        raise ValueError(
+            f"X and Y must be 2-D with the same number of columns; got shapes "
+            f"{X.shape} and {Y.shape}."
+        )
+    xx = np.einsum("ij,ij->i", X, X)
+    yy = xx if same else np.einsum("ij,ij->i", Y, Y)
+    return _Operands(X, xx, Y, yy, same)
+
+
+def _blocks(n_rows: int, n_cols: int, itemsize: int) -> list[slice]:
+    """Row blocks whose GEMM output fits the working memory (per worker).
+
+    The blocks do not depend on ``n_jobs``, so neither do the results.
+    """
+    budget = get_config()["working_memory"] * 2**20
+    rows = int(min(_MAX_BLOCK_ROWS, max(1, budget // max(1, n_cols * itemsize))))
+    return [slice(s, min(s + rows, n_rows)) for s in range(0, n_rows, rows)]
+
+
+def _map_blocks(task, ops: _Operands, n_jobs, device=None):
+    """Yield ``(block, task(ops, block))`` for every row block, in order."""
+    blocks = _blocks(ops.X.shape[0], ops.Y.shape[0], ops.X.itemsize)
+    if device is not None:
+        task = partial(_on_torch, task, device=device)
+    if effective_n_jobs(n_jobs) == 1:
+        for block in blocks:
+            yield block, task(ops, block)
+        return
+    # Parallel blocks: one BLAS thread each, so GEMMs do not oversubscribe.
+    with threadpool_limits(1, user_api="blas"):
+        results = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(
+            delayed(task)(ops, block) for block in blocks
+        )
+        yield from zip(blocks, results)
+
+
+def _gemm_block(ops: _Operands, block: slice, mode: int) -> tuple:
+    """GEMM of one row block and the leading arguments of every C reducer.
+
+    ``MODE_UPPER`` (self pairs j > i only) multiplies by the columns from the
+    block start on; the other modes by all columns.
+    """
+    if not ops.same:
+        mode = MODE_ALL
+    col0 = block.start if mode == MODE_UPPER else 0
+    Xb = ops.X[block]
+    Yc = ops.Y[col0:]
+    G = Xb @ Yc.T
+    return (
+        G,
+        ops.xx[block],
+        ops.yy[col0:],
+        Xb,
+        Yc,
+        G.shape[0],
+        G.shape[1],
+        ops.X.shape[1],
+        block.start,
+        col0,
+        mode,
+        ops.X.dtype == np.float64,
+        ops.tol,
+    )
+
+
+# --------------------------------------------------------------------------- #
+# Counts at many radii
+# --------------------------------------------------------------------------- #
+def _count_task(ops: _Operands, block: slice, edges: np.ndarray):
+    lead = _gemm_block(ops, block, MODE_UPPER)
+    hist_rows = np.zeros((lead[5], edges.size), dtype=np.int64)
+    hist_cols = np.zeros((lead[6], edges.size), dtype=np.int64)
+    _reduce.bin_counts(*lead, edges, hist_rows, hist_cols, ops.same)
+    return hist_rows, (hist_cols if ops.same else None)
+
+
+def radius_counts(
+    X: np.ndarray,
+    radii,
+    Y: np.ndarray | None = None,
+    *,
+    exclude_self: bool = True,
+    n_jobs: int | None = None,
+    device: str | None = None,
+) -> np.ndarray:
+    """Number of reference points within each radius of every query point.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Query points.
+    radii : float or array-like of shape (n_radii,)
+        Radii, any order; a pair at distance exactly ``r`` counts for ``r``.
+    Y : ndarray of shape (n_reference, n_features), default=None
+        Reference points; ``None`` means ``X`` itself.
+    exclude_self : bool, default=True
+        With ``Y=None``, do not count a point as its own neighbour (the
+        package convention ``N_R(x) = |Nbr_R(x)| - 1``).
+    n_jobs : int, default=None
+        Row blocks run in parallel threads (any joblib backend).
+    device : str, default=None
+        Torch device to run the blocks on (``"cpu"``, ``"cuda"``).
+
+    Returns
+    -------
+    counts : ndarray of shape (n_samples, n_radii), dtype int64
+        Column ``t`` holds the counts for ``radii[t]``.
+    """
+    radii = np.atleast_1d(np.asarray(radii, dtype=np.float64))
+    order = np.argsort(radii)
+    edges = np.ascontiguousarray(radii[order] ** 2)
+    ops = _operands(X, Y)
+    hist = np.zeros((ops.X.shape[0], edges.size), dtype=np.int64)
+    task = partial(_count_task, edges=edges)
+    for block, (rows, cols) in _map_blocks(task, ops, n_jobs, device):
+        hist[block] += rows
+        if cols is not None:
+            hist[block.start :] += cols
+    counts = np.cumsum(hist, axis=1)
+    if ops.same and not exclude_self:
+        counts += 1
+    out = np.empty_like(counts)
+    out[:, order] = counts
+    return out
+
+
+# --------------------------------------------------------------------------- #
+# Sparse radius graph
+# --------------------------------------------------------------------------- #
+def _select_task(ops: _Operands, block: slice, radius: float):
+    lead = _gemm_block(ops, block, MODE_UPPER)
+    r2 = np.array([radius**2])
+    counts = np.zeros((lead[5], 1), dtype=np.int64)
+    _reduce.bin_counts(*lead, r2, counts, counts, False)
+    row_end = np.cumsum(counts[:, 0])
+    cursor = row_end - counts[:, 0]
+    indices = np.empty(row_end[-1] if row_end.size else 0, dtype=np.int64)
+    dist = np.empty(indices.size, dtype=np.float64)
+    _reduce.select_pairs(*lead, r2[0], cursor, row_end, indices, dist)
+    return counts[:, 0], indices, dist
+
+
+def radius_graph(
+    X: np.ndarray,
+    radius: float,
+    Y: np.ndarray | None = None,
+    *,
+    n_jobs: int | None = None,
+    device: str | None = None,
+) -> sp.csr_matrix:
+    """Sparse graph of the Euclidean distances within ``radius``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Query points.
+    radius : float
+        Pairs at distance ``<= radius`` are stored.
+    Y : ndarray of shape (n_reference, n_features), default=None
+        Reference points; ``None`` means ``X`` itself.
+    n_jobs : int, default=None
+        Row blocks run in parallel threads (any joblib backend).
+    device : str, default=None
+        Torch device to run the blocks on.
+
+    Returns
+    -------
+    graph : csr_matrix of shape (n_samples, n_reference), float64
+        Distances, column indices sorted in each row.  With ``Y=None`` the
+        graph is symmetric and every point's self pair is stored as an
+        explicit zero (coincident points likewise), so ``graph.data`` holds
+        every neighbour including distance 0.
+    """
+    ops = _operands(X, Y)
+    n, m = ops.X.shape[0], ops.Y.shape[0]
+    parts = [
+        r
+        for _, r in _map_blocks(
+            partial(_select_task, radius=radius), ops, n_jobs, device
+        )
+    ]
+    counts = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, int)
+    indices = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, int)
+    dist = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0)
+    if not ops.same:
+        indptr = np.concatenate([[0], np.cumsum(counts)])
+        return sp.csr_matrix((dist, _small_index(indices, m), indptr), shape=(n, m))
+    # Upper triangle -> mirror it and add the explicit self pairs.
+    rows = np.repeat(np.arange(n), counts)
+    self_idx = np.arange(n)
+    coo = sp.coo_matrix(
+        (
+            np.concatenate([dist, dist, np.zeros(n)]),
+            (
+                np.concatenate([rows, indices, self_idx]),
+                np.concatenate([indices, rows, self_idx]),
+            ),
+        ),
+        shape=(n, n),
+    )
+    graph = coo.tocsr()
+    graph.sort_indices()
+    return graph
+
+
+def _small_index(indices: np.ndarray, n_cols: int) -> np.ndarray:
+    return indices.astype(np.int32) if n_cols < 2**31 - 1 else indices
+
+
+# --------------------------------------------------------------------------- #
+# k nearest neighbours
+# --------------------------------------------------------------------------- #
+def _knn_task(ops: _Operands, block: slice, k: int, exclude_self: bool):
+    Xb = ops.X[block]
+    d2 = ops.xx[block, None] + ops.yy[None, :] - 2.0 * (Xb @ ops.Y.T)
+    d2 = d2.astype(np.float64, copy=False)
+    if exclude_self and ops.same:
+        d2[np.arange(d2.shape[0]), np.arange(block.start, block.stop)] = np.inf
+    # Over-select, then rank the candidates by exact float64 distances.
+    k_cand = min(d2.shape[1], k + 8)
+    cand = np.argpartition(d2, k_cand - 1, axis=1)[:, :k_cand]
+    diff = Xb[:, None, :].astype(np.float64) - ops.Y[cand].astype(np.float64)
+    exact = np.einsum("ijk,ijk->ij", diff, diff)
+    if exclude_self and ops.same:
+        exact[cand == np.arange(block.start, block.stop)[:, None]] = np.inf
+    order = np.argsort(exact, axis=1, kind="stable")[:, :k]
+    return (
+        np.sqrt(np.take_along_axis(exact, order, 1)),
+        np.take_along_axis(cand, order, 1),
+    )
+
+
+def knn_distances(
+    X: np.ndarray,
+    n_neighbors: int,
+    Y: np.ndarray | None = None,
+    *,
+    exclude_self: bool = True,
+    return_indices: bool = False,
+    n_jobs: int | None = None,
+):
+    """Distances to the ``n_neighbors`` nearest reference points, ascending.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Query points.
+    n_neighbors : int
+        Number of neighbours per query point.
+    Y : ndarray of shape (n_reference, n_features), default=None
+        Reference points; ``None`` means ``X`` itself.
+    exclude_self : bool, default=True
+        With ``Y=None``, a point is not its own neighbour.
+    return_indices : bool, default=False
+        Also return the neighbours' row indices.
+    n_jobs : int, default=None
+        Row blocks run in parallel threads.
+
+    Returns
+    -------
+    distances : ndarray of shape (n_samples, n_neighbors)
+    indices : ndarray of shape (n_samples, n_neighbors), if ``return_indices``
+    """
+    ops = _operands(X, Y)
+    available = ops.Y.shape[0] - (1 if (ops.same and exclude_self) else 0)
+    if not 1 <= n_neighbors <= available:
+        raise ValueError(
+            f"n_neighbors={n_neighbors} must be between 1 and the {available} "
+            "available reference points."
+        )
+    task = partial(_knn_task, k=n_neighbors, exclude_self=exclude_self)
+    # kNN blocks always use the full GEMM (no symmetric shortcut).
+    full = _Operands(ops.X, ops.xx, ops.Y, ops.yy, ops.same)
+    parts = [r for _, r in _map_blocks(task, full, n_jobs)]
+    dist = np.concatenate([p[0] for p in parts])
+    if return_indices:
+        return dist, np.concatenate([p[1] for p in parts])
+    return dist
+
+
+# --------------------------------------------------------------------------- #
+# Kernel sums (Nadaraya-Watson, Nystrom, degrees) and Gaussian log-sums (KDE)
+# --------------------------------------------------------------------------- #
+def _kernel_task(ops, block, inv_eps2, cut2, targets, mode):
+    lead = _gemm_block(ops, block, mode)
+    q = targets.shape[1]
+    out = np.zeros((lead[5], inv_eps2.size, q + 1))
+    _reduce.kernel_sums(*lead, inv_eps2, cut2, targets, q, out)
+    return out
+
+
+def kernel_sums(
+    X: np.ndarray,
+    Y: np.ndarray | None,
+    targets: np.ndarray | None,
+    epsilon,
+    *,
+    radius_ratio: float = 3.0,
+    exclude_self: bool = False,
+    n_jobs: int | None = None,
+    device: str | None = None,
+):
+    """Truncated Gaussian kernel sums ``sum_j K(x, y_j) [1, F_j]``.
+
+    ``K(x, y) = exp(-||x - y||^2 / epsilon^2)`` for
+    ``||x - y|| <= radius_ratio * epsilon``, else 0 (ALGORITHMS.md 1.2).
+    Several bandwidths are reduced from one pass over the distances.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Query points.
+    Y : ndarray of shape (n_reference, n_features) or None
+        Reference points; ``None`` means ``X`` itself.
+    targets : ndarray of shape (n_reference, n_targets) or None
+        Values to average; ``None`` computes only the kernel degrees.
+    epsilon : float or array-like of shape (n_bandwidths,)
+        Kernel widths.
+    radius_ratio : float, default=3.0
+        Cutoff radius in units of epsilon.
+    exclude_self : bool, default=False
+        With ``Y=None``, leave each point's own weight out (leave-one-out).
+    n_jobs : int, default=None
+        Row blocks run in parallel threads.
+    device : str, default=None
+        Torch device to run the blocks on.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_samples, n_bandwidths)
+        ``sum_j K(x, y_j)``.
+    sums : ndarray of shape (n_samples, n_bandwidths, n_targets)
+        ``sum_j K(x, y_j) F_j``.
+    """
+    eps = np.atleast_1d(np.asarray(epsilon, dtype=np.float64))
+    ops = _operands(X, Y)
+    F = np.zeros((ops.Y.shape[0], 0)) if targets is None else targets
+    F = np.ascontiguousarray(
+        np.asarray(F, dtype=np.float64).reshape(ops.Y.shape[0], -1)
+    )
+    mode = MODE_NO_SELF if exclude_self else MODE_ALL
+    task = partial(
+        _kernel_task,
+        inv_eps2=1.0 / eps**2,
+        cut2=(radius_ratio * eps) ** 2,
+        targets=F,
+        mode=mode,
+    )
+    out = np.concatenate([r for _, r in _map_blocks(task, ops, n_jobs, device)])
+    return out[:, :, 0], out[:, :, 1:]
+
+
+def _logsum_task(ops, block, coef, mode):
+    lead = _gemm_block(ops, block, mode)
+    out = np.full((lead[5], coef.size), -np.inf)
+    _reduce.gauss_logsumexp(*lead, coef, out)
+    return out
+
+
+def gaussian_log_sums(
+    X: np.ndarray,
+    Y: np.ndarray | None,
+    bandwidth,
+    *,
+    exclude_self: bool = False,
+    n_jobs: int | None = None,
+    device: str | None = None,
+) -> np.ndarray:
+    """``log sum_j exp(-||x - y_j||^2 / (2 h^2))`` for every bandwidth ``h``.
+
+    Computed stably (log-sum-exp) without a cutoff, which is what a Gaussian
+    kernel density needs in high dimension where the kernel underflows.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Query points.
+    Y : ndarray of shape (n_reference, n_features) or None
+        Reference points; ``None`` means ``X`` itself.
+    bandwidth : float or array-like of shape (n_bandwidths,)
+        Kernel standard deviations ``h``.
+    exclude_self : bool, default=False
+        With ``Y=None``, leave each point's own term out (leave-one-out).
+    n_jobs : int, default=None
+        Row blocks run in parallel threads.
+    device : str, default=None
+        Torch device to run the blocks on.
+
+    Returns
+    -------
+    log_sums : ndarray of shape (n_samples, n_bandwidths)
+    """
+    h = np.atleast_1d(np.asarray(bandwidth, dtype=np.float64))
+    ops = _operands(X, Y)
+    mode = MODE_NO_SELF if exclude_self else MODE_ALL
+    task = partial(_logsum_task, coef=1.0 / (2.0 * h**2), mode=mode)
+    return np.concatenate([r for _, r in _map_blocks(task, ops, n_jobs, device)])
+
+
+# --------------------------------------------------------------------------- #
+# Torch device path
+# --------------------------------------------------------------------------- #
+def _on_torch(task, ops: _Operands, block: slice, *, device: str):
+    """Run ``task`` with the torch implementation of its reducer."""
+    from ._torch_blocks import run_on_torch
+
+    return run_on_torch(task, ops, block, device)

@@ -1,0 +1,71 @@
+"""Data-driven length scales: the one place automatic radii come from."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from .distances import knn_distances
+
+
+def knn_scale_quantiles(
+    X: np.ndarray,
+    n_neighbors: int,
+    quantiles,
+    *,
+    sample_size: int = 1000,
+    random_state=None,
+    n_jobs: int | None = None,
+) -> np.ndarray:
+    """Quantiles of the distance to the ``n_neighbors``-th neighbour.
+
+    Distances are measured from a random subsample of ``sample_size`` rows
+    against all rows, so the cost is ``O(sample_size * n * D)``.
+    """
+    n = X.shape[0]
+    k = int(min(max(n_neighbors, 1), n - 1))
+    rng = check_random_state(random_state)
+    rows = rng.choice(n, size=min(sample_size, n), replace=False)
+    rows.sort()
+    dist = _knn_from_sample(X, rows, k, n_jobs)[:, -1]
+    return np.quantile(dist, quantiles)
+
+
+def _knn_from_sample(X, rows, k, n_jobs):
+    # The sample is part of X, so its own zero distance is dropped.
+    dist = knn_distances(X[rows], k + 1, X, n_jobs=n_jobs)
+    return dist[:, 1:]
+
+
+def radius_grid(
+    X: np.ndarray,
+    n_radii: int = 20,
+    *,
+    k_low: int = 5,
+    k_high: int = 200,
+    sample_size: int = 1000,
+    random_state=None,
+    n_jobs: int | None = None,
+) -> np.ndarray:
+    """Log-spaced radii from the median ``k_low``-NN to the median ``k_high``-NN
+    distance (ALGORITHMS.md 14, "GC radii"): a scan from the noise scale up to
+    neighbourhoods of a few hundred points, on which scale-selection rules
+    (geometric consistency, dimension plateaus) then look across radii."""
+    n = X.shape[0]
+    k_high = int(min(k_high, n - 1))
+    k_low = int(min(k_low, k_high))
+    rng = check_random_state(random_state)
+    rows = rng.choice(n, size=min(sample_size, n), replace=False)
+    rows.sort()
+    dist = _knn_from_sample(X, rows, k_high, n_jobs)
+    lo = float(np.median(dist[:, k_low - 1]))
+    hi = float(np.median(dist[:, k_high - 1]))
+    if not np.isfinite(lo) or hi <= 0:
+        raise ValueError(
+            "All sampled neighbour distances are zero: the data "
+            "has (near-)duplicate rows only."
+        )
+    lo = max(lo, hi * 1e-3)
+    if hi <= lo:
+        hi = lo * 2.0
+    return np.geomspace(lo, hi, n_radii)

@@ -1,0 +1,34 @@
+"""Input checks shared by every estimator: one wording for one problem."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def check_min_samples(X: np.ndarray, n_min: int, who: str) -> None:
+    """Raise a ValueError naming ``who`` when X has fewer than ``n_min`` rows."""
+    n = X.shape[0]
+    if n < n_min:
+        raise ValueError(
+            f"{who} needs at least {n_min} samples, got {n}. Pass more rows."
+        )
+
+
+def check_not_constant(X: np.ndarray, who: str) -> None:
+    """Raise when all rows of X are identical (no geometry to analyse)."""
+    if X.shape[0] > 1 and np.ptp(X, axis=0).max() == 0:
+        raise ValueError(
+            f"{who}: all {X.shape[0]} samples are identical; there is no "
+            "geometry to estimate. Check the input (e.g. a collapsed encoder)."
+        )
+
+
+def check_radius_has_neighbors(
+    counts: np.ndarray, radius: float, param: str, who: str
+) -> None:
+    """Raise when no point has any neighbour within ``radius``."""
+    if counts.size and counts.max() == 0:
+        raise ValueError(
+            f"{who}: no point has a neighbour within {param}={radius:.4g}. "
+            f"Increase {param} (or use {param}='auto')."
+        )

@@ -1,0 +1,187 @@
+"""The blocked distance engine against brute-force references."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.special import logsumexp
+from sklearn import config_context
+from sklearn.neighbors import NearestNeighbors
+
+from sksbi_manifold._geometry import distances as D
+
+
+def _data(dtype, n=400, m=150, dim=12, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, dim)).astype(dtype)
+    X[7] = X[8]  # an exact duplicate
+    X[20] = X[21] + 1e-4  # nearly coincident pair
+    Y = rng.standard_normal((m, dim)).astype(dtype)
+    return X, Y
+
+
+def _sq(A, B):
+    A, B = A.astype(np.float64), B.astype(np.float64)
+    return ((A[:, None, :] - B[None, :, :]) ** 2).sum(-1)
+
+
+RADII = [2.5, 3.5, 4.0, 5.0]
+
+
+@pytest.fixture(params=[np.float64, np.float32], ids=["f64", "f32"])
+def dtype(request):
+    return request.param
+
+
+@pytest.mark.parametrize("working_memory", [1024, 0.05])
+def test_counts_equal_sklearn_brute(dtype, working_memory):
+    X, _Y = _data(dtype)
+    nn = NearestNeighbors(algorithm="brute").fit(X.astype(np.float64))
+    with config_context(working_memory=working_memory):
+        counts = D.radius_counts(X, RADII[::-1])
+    for t, r in enumerate(RADII[::-1]):
+        ref = nn.radius_neighbors(X.astype(np.float64), r, return_distance=False)
+        np.testing.assert_array_equal(counts[:, t], [len(a) - 1 for a in ref])
+    with_self = D.radius_counts(X, RADII, exclude_self=False)
+    np.testing.assert_array_equal(with_self, counts[:, ::-1] + 1)
+
+
+def test_cross_counts_and_empty_neighbourhoods(dtype):
+    X, Y = _data(dtype)
+    counts = D.radius_counts(X, [0.1, 4.0], Y)
+    ref = (_sq(X, Y)[:, :, None] <= np.array([0.1, 4.0]) ** 2).sum(1)
+    np.testing.assert_array_equal(counts, ref)
+    assert (counts[:, 0] == 0).all()
+
+
+def test_counts_exact_at_the_radius():
+    # Pairs exactly at the radius count (d <= r), also in float32.
+    X = np.array([[0.0, 0.0], [3.0, 4.0], [6.0, 8.0]], dtype=np.float32)
+    np.testing.assert_array_equal(D.radius_counts(X, [5.0])[:, 0], [1, 2, 1])
+
+
+def test_radius_graph_equals_sklearn(dtype):
+    X, _ = _data(dtype)
+    graph = D.radius_graph(X, 3.5)
+    ref = NearestNeighbors(algorithm="brute").fit(X.astype(np.float64))
+    ref = ref.radius_neighbors_graph(X.astype(np.float64), 3.5, mode="distance")
+    assert graph.has_sorted_indices
+    # Same neighbours (pattern incl. the zero-distance pairs) and distances.
+    np.testing.assert_array_equal(graph.indptr, ref.indptr)
+    ref.sort_indices()
+    np.testing.assert_array_equal(graph.indices, ref.indices)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    rows = np.repeat(np.arange(len(X)), np.diff(graph.indptr))
+    exact = np.sqrt(_sq(X, X))[rows, graph.indices]
+    np.testing.assert_allclose(graph.data, exact, atol=tol)
+    # Self pairs and the duplicate are explicit zeros.
+    assert (graph.diagonal() == 0).all()
+    assert graph[7, 8] == 0 and 8 in graph.indices[graph.indptr[7] : graph.indptr[8]]
+    assert abs(graph - graph.T).max() == 0
+
+
+def test_radius_graph_query_set(dtype):
+    X, Y = _data(dtype)
+    graph = D.radius_graph(X, 3.0, Y)
+    dense = np.sqrt(_sq(X, Y))
+    assert graph.shape == (len(X), len(Y))
+    np.testing.assert_array_equal(graph.toarray() > 0, (dense <= 3.0) & (dense > 0))
+    empty = D.radius_graph(X, 1e-3, Y)
+    assert empty.nnz == 0 and isinstance(empty, sp.csr_matrix)
+
+
+def test_knn_distances(dtype):
+    X, Y = _data(dtype)
+    ref = np.sort(np.sqrt(_sq(X, X)), axis=1)[:, 1:6]
+    np.testing.assert_allclose(D.knn_distances(X, 5), ref, atol=1e-10)
+    dist, idx = D.knn_distances(X, 3, Y, return_indices=True)
+    full = np.sqrt(_sq(X, Y))
+    np.testing.assert_allclose(np.take_along_axis(full, idx, 1), dist, atol=1e-10)
+    np.testing.assert_allclose(dist, np.sort(full, 1)[:, :3], atol=1e-10)
+    with pytest.raises(ValueError, match="n_neighbors"):
+        D.knn_distances(X[:3], 3)
+
+
+@pytest.mark.parametrize("exclude_self", [False, True])
+def test_kernel_sums_dense_reference(dtype, exclude_self):
+    X, _ = _data(dtype)
+    F = np.random.default_rng(1).standard_normal((len(X), 3))
+    eps = np.array([0.8, 1.5])
+    w, s = D.kernel_sums(X, None, F, eps, exclude_self=exclude_self)
+    d2 = _sq(X, X)
+    tol = 1e-10 if dtype == np.float64 else 1e-4
+    for t, e in enumerate(eps):
+        K = np.exp(-d2 / e**2) * (d2 <= (3 * e) ** 2)
+        if exclude_self:
+            np.fill_diagonal(K, 0.0)
+        np.testing.assert_allclose(w[:, t], K.sum(1), rtol=tol, atol=tol)
+        np.testing.assert_allclose(s[:, t], K @ F, rtol=tol, atol=tol)
+
+
+def test_kernel_degrees_only_and_query_set():
+    X, Y = _data(np.float64)
+    w, s = D.kernel_sums(X, Y, None, 1.0, radius_ratio=2.0)
+    d2 = _sq(X, Y)
+    np.testing.assert_allclose(w[:, 0], (np.exp(-d2) * (d2 <= 4.0)).sum(1), rtol=1e-12)
+    assert s.shape == (len(X), 1, 0)
+
+
+@pytest.mark.parametrize("exclude_self", [False, True])
+def test_gaussian_log_sums(dtype, exclude_self):
+    X, Y = _data(dtype)
+    h = np.array([0.05, 0.7, 3.0])  # 0.05: exp(-d^2/2h^2) underflows in float64
+    ref_Y = None if exclude_self else Y
+    out = D.gaussian_log_sums(X, ref_Y, h, exclude_self=exclude_self)
+    d2 = _sq(X, X if exclude_self else Y)
+    if exclude_self:
+        np.fill_diagonal(d2, np.inf)
+    tol = 1e-9 if dtype == np.float64 else 1e-4
+    for t, b in enumerate(h):
+        ref = logsumexp(-d2 / (2 * b**2), axis=1)
+        np.testing.assert_allclose(out[:, t], ref, rtol=tol, atol=1e-10)
+    assert np.isfinite(out).all()
+
+
+def test_parallel_blocks_identical():
+    X, _ = _data(np.float32, n=600)
+    with config_context(working_memory=0.05):
+        serial = D.radius_counts(X, RADII)
+        graph = D.radius_graph(X, 3.0)
+        parallel = D.radius_counts(X, RADII, n_jobs=2)
+        pgraph = D.radius_graph(X, 3.0, n_jobs=2)
+    np.testing.assert_array_equal(serial, parallel)
+    assert (graph != pgraph).nnz == 0
+
+
+def test_blocks_follow_working_memory():
+    blocks = D._blocks(10_000, 50_000, 4)
+    with config_context(working_memory=10):
+        small = D._blocks(10_000, 50_000, 4)
+    assert len(small) > len(blocks)
+    assert max(b.stop - b.start for b in small) * 50_000 * 4 <= 10 * 2**20
+    assert sum(b.stop - b.start for b in small) == 10_000
+
+
+def test_torch_device_matches_numpy():
+    pytest.importorskip("torch")
+    X, Y = _data(np.float64)
+    np.testing.assert_array_equal(
+        D.radius_counts(X, RADII, device="cpu"), D.radius_counts(X, RADII)
+    )
+    assert (
+        abs(D.radius_graph(X, 3.0, device="cpu") - D.radius_graph(X, 3.0)).max() < 1e-12
+    )
+    w1, s1 = D.kernel_sums(X, Y, Y[:, :2], [0.9, 2.0], device="cpu")
+    w0, s0 = D.kernel_sums(X, Y, Y[:, :2], [0.9, 2.0])
+    np.testing.assert_allclose(w1, w0, rtol=1e-12)
+    np.testing.assert_allclose(s1, s0, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        D.gaussian_log_sums(X, None, 0.5, exclude_self=True, device="cpu"),
+        D.gaussian_log_sums(X, None, 0.5, exclude_self=True),
+        rtol=1e-10,
+        atol=1e-14,
+    )
+
+
+def test_shape_mismatch_raises():
+    with pytest.raises(ValueError, match="same number of columns"):
+        D.radius_counts(np.zeros((3, 2)), [1.0], np.zeros((3, 4)))
