@@ -64,7 +64,7 @@ def _count(ops, block, device, edges):
 def _select(ops, block, device, radius):
     from .distances import MODE_UPPER
 
-    torch, d2, invalid, col0 = _squared_block(ops, block, MODE_UPPER, device)
+    _, d2, invalid, col0 = _squared_block(ops, block, MODE_UPPER, device)
     mask = d2 <= radius**2
     if invalid is not None:
         mask &= ~invalid
