@@ -1,0 +1,453 @@
+"""Weighted local PCA, local coordinates, gradient estimation (ALGORITHMS.md 1.5, 8.1).
+
+At a centre point ``x_i`` with weights ``w_ij = W_ij / q_i`` (a row-normalised
+affinity) the local covariance is ``C_i = sum_j w_ij (x_j - c_i)(x_j - c_i)^T``
+about ``c_i = x_i`` ("point") or the weighted mean ("weighted_mean").
+
+Neighbourhoods have different sizes, so points are sorted by size and processed
+in chunks padded to the chunk's largest neighbourhood (zero padding rows change
+nothing); each chunk is a few batched LAPACK calls. Chunks are fixed in advance
+and independent, so results do not depend on ``n_jobs``. BLAS runs single-threaded
+inside (parallelism comes from ``n_jobs``): on these small matrices threaded
+OpenBLAS was up to 9x slower on a loaded 2-core machine.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+from sklearn.utils.parallel import Parallel, delayed
+
+from .eigen import _single_threaded_blas, deterministic_sign_flip
+
+CENTERS = ("point", "weighted_mean")
+METHODS = ("auto", "svd", "covariance")
+# Eigenvalues <= _RANK_RTOL * (largest eigenvalue of the point) are numerically
+# zero: their eigenvectors are arbitrary (and differ between the SVD and the
+# covariance path), so both are reported as exact zeros.
+_RANK_RTOL = 1e-12
+# Budget (float64 entries) of one padded (rows, neighbours, width) chunk.
+_CHUNK_ENTRIES = 1 << 21
+
+
+class LocalPCA(NamedTuple):
+    """Result of ``weighted_local_pca`` (one entry per requested row).
+
+    Attributes
+    ----------
+    bases : ndarray of shape (m, D, n_components)
+        Orthonormal top principal directions (columns), largest-|entry|
+        positive; columns beyond the numerical rank of a neighbourhood are zero.
+    eigenvalues : ndarray of shape (m, n_eigenvalues)
+        Descending eigenvalues of ``C_i``, zero beyond the numerical rank.
+    centers : ndarray of shape (m, D)
+        The centres ``c_i``.
+    n_neighbors : ndarray of shape (m,)
+        Number of points with positive weight (the point itself included).
+    deficient : ndarray of shape (m,)
+        True where ``n_neighbors < n_components + 1`` (zero-padded bases).
+    """
+
+    bases: np.ndarray
+    eigenvalues: np.ndarray
+    centers: np.ndarray
+    n_neighbors: np.ndarray
+    deficient: np.ndarray
+
+
+# --------------------------------------------------------------------------
+# Chunking machinery shared with metric.py
+
+
+def _resolve_rows(rows, n: int) -> np.ndarray:
+    if rows is None:
+        return np.arange(n)
+    rows = np.asarray(rows)
+    if rows.dtype == bool:
+        return np.flatnonzero(rows)
+    return rows.astype(np.intp, copy=False).ravel()
+
+
+def _plan_chunks(sizes: np.ndarray, width: int) -> list[np.ndarray]:
+    """Positions into ``sizes`` grouped by size; ``rows * max_size * width`` of
+    each group stays within the budget (a single oversize row is its own group)."""
+    order = np.argsort(sizes, kind="stable")
+    sorted_sizes = np.maximum(sizes[order], 1)
+    chunks, start, m = [], 0, len(order)
+    while start < m:
+        # sizes ascend, so the chunk has at most budget / (width * first size) rows
+        end = min(m, start + _CHUNK_ENTRIES // (width * sorted_sizes[start]) + 1)
+        cost = np.arange(1, end - start + 1) * sorted_sizes[start:end] * width
+        stop = start + max(1, int(np.searchsorted(cost, _CHUNK_ENTRIES, "right")))
+        chunks.append(order[start:stop])
+        start = stop
+    return chunks
+
+
+def _entry_positions(indptr: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Positions in a CSR data array of all entries of rows ``pos``, in order."""
+    starts, counts = indptr[pos], np.diff(indptr)[pos]
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return np.repeat(starts, counts) + offsets
+
+
+def _local_indptr(counts: np.ndarray) -> np.ndarray:
+    return np.concatenate(([0], np.cumsum(counts)))
+
+
+def _padded(indptr: np.ndarray, values: np.ndarray, width: int) -> np.ndarray:
+    """Scatter per-entry ``values`` (nnz, F) of CSR rows into (rows, width, F)."""
+    counts = np.diff(indptr)
+    c, e = len(counts), int(indptr[-1])
+    # flat slot of entry k of row r: r * width + k (one 1-D scatter is faster
+    # than a 2-D fancy assignment)
+    slot = np.arange(e) + np.repeat(np.arange(c) * width - indptr[:-1], counts)
+    out = np.zeros((c * width, values.shape[1]))
+    out[slot] = values
+    return out.reshape(c, width, values.shape[1])
+
+
+class _Neighbourhoods(NamedTuple):
+    """Positive-weight neighbours of a chunk of rows, weights summing to 1."""
+
+    indptr: np.ndarray  # local CSR row pointer (c + 1,)
+    row: np.ndarray  # local row of each entry (e,)
+    cols: np.ndarray  # neighbour index of each entry (e,)
+    weights: np.ndarray  # normalised weight of each entry (e,)
+    counts: np.ndarray  # neighbours per row (c,)
+    width: int  # padded neighbourhood size
+
+
+def _neighbourhoods(weights: sp.csr_matrix, rows: np.ndarray) -> _Neighbourhoods:
+    entries = _entry_positions(weights.indptr, rows)
+    row = np.repeat(np.arange(len(rows)), np.diff(weights.indptr)[rows])
+    w = weights.data[entries].astype(np.float64)
+    keep = w > 0  # stored zeros are not neighbours (these are weights, not distances)
+    entries, row, w = entries[keep], row[keep], w[keep]
+    counts = np.bincount(row, minlength=len(rows))
+    q = np.bincount(row, weights=w, minlength=len(rows))
+    return _Neighbourhoods(
+        indptr=_local_indptr(counts),
+        row=row,
+        cols=weights.indices[entries],
+        weights=w / q[row],
+        counts=counts,
+        width=max(int(counts.max(initial=0)), 1),
+    )
+
+
+# --------------------------------------------------------------------------
+# Local eigenproblems
+
+
+def _centers(X, nb: _Neighbourhoods, rows, center: str) -> np.ndarray:
+    centers = X[rows].copy()
+    if center == "weighted_mean":
+        shape = (len(rows), X.shape[0])
+        mean = sp.csr_matrix((nb.weights, nb.cols, nb.indptr), shape=shape) @ X
+        has = nb.counts > 0  # empty rows keep x_i (and give zero eigenvalues)
+        centers[has] = mean[has]
+    return centers
+
+
+def _scaled_differences(X, nb: _Neighbourhoods, centers) -> np.ndarray:
+    """Padded ``sqrt(w_ij) (x_j - c_i)``, shape (c, width, D)."""
+    diffs = np.sqrt(nb.weights)[:, None] * (X[nb.cols] - centers[nb.row])
+    return _padded(nb.indptr, diffs, nb.width)
+
+
+def _use_svd(method: str, width: int, D: int) -> bool:
+    # Measured (one thread): the thin SVD wins for width <= D/2; around width ~ D
+    # the D x D covariance is ~2-4x cheaper.
+    return method == "svd" or (method == "auto" and 2 * width <= D)
+
+
+def _top_eigh(C: np.ndarray, n_keep: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top eigenpairs of a stack of symmetric D x D matrices, descending."""
+    D = C.shape[-1]
+    if D >= 128 and 4 * n_keep <= D:
+        # syevr on a subset skips most eigenvector work (~2x faster at D = 256);
+        # the per-point call overhead is negligible at this size.
+        pairs = [
+            scipy.linalg.eigh(
+                c, subset_by_index=[D - n_keep, D - 1], check_finite=False
+            )
+            for c in C
+        ]
+        values = np.stack([p[0] for p in pairs])
+        vectors = np.stack([p[1] for p in pairs])
+    else:
+        values, vectors = np.linalg.eigh(C)
+    return values[:, ::-1], vectors[:, :, ::-1]
+
+
+def _local_eigen(A: np.ndarray, n_vectors: int, n_values: int, method: str):
+    """Eigenpairs of ``A_i^T A_i`` for padded A (c, width, D).
+
+    Returns values (c, n_values) and vectors (c, D, n_vectors), truncated as in
+    ``_truncate``.
+    """
+    width, D = A.shape[1], A.shape[2]
+    n_keep = max(n_vectors, n_values)
+    if n_vectors == 0 and method != "svd":
+        # eigenvalues only: the smaller of the two Gram matrices
+        small = A @ np.swapaxes(A, 1, 2) if width < D else np.swapaxes(A, 1, 2) @ A
+        values, vectors = np.linalg.eigvalsh(small)[:, ::-1], np.zeros((len(A), D, 0))
+    elif n_vectors == 0:
+        values, vectors = (
+            np.linalg.svd(A, compute_uv=False) ** 2,
+            np.zeros((len(A), D, 0)),
+        )
+    elif _use_svd(method, width, D):
+        _, s, vt = np.linalg.svd(A, full_matrices=False)
+        values, vectors = s**2, np.swapaxes(vt, 1, 2)
+    else:
+        values, vectors = _top_eigh(np.swapaxes(A, 1, 2) @ A, n_keep)
+    return _truncate(values, vectors, n_values, n_vectors)
+
+
+def _truncate(values, vectors, n_values: int, n_vectors: int):
+    """Zero the numerically null pairs, pad with zeros, fix the signs."""
+    values = np.clip(values, 0.0, None)
+    null = values <= _RANK_RTOL * values[:, :1]  # also all of an empty row
+    values = np.where(null, 0.0, values)[:, :n_values]
+    values = np.pad(values, ((0, 0), (0, n_values - values.shape[1])))
+    take = min(n_vectors, vectors.shape[2])  # <= null.shape[1] on every path
+    vectors = np.where(null[:, None, :take], 0.0, vectors[:, :, :take])
+    vectors = np.pad(vectors, ((0, 0), (0, 0), (0, n_vectors - take)))
+    return values, deterministic_sign_flip(vectors, axis=-2)
+
+
+# --------------------------------------------------------------------------
+# Public functions
+
+
+def _check_inputs(X, weights, center: str, method: str):
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D, got shape {X.shape}.")
+    weights = sp.csr_matrix(weights)
+    if weights.shape != (X.shape[0], X.shape[0]):
+        raise ValueError(
+            f"weights must have shape (n, n) = {(X.shape[0],) * 2}, "
+            f"got {weights.shape}."
+        )
+    if center not in CENTERS:
+        raise ValueError(f"center must be one of {CENTERS}, got {center!r}.")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}.")
+    return X, weights
+
+
+def _pca_task(X, weights, rows, n_components, n_values, center, method):
+    nb = _neighbourhoods(weights, rows)
+    centers = _centers(X, nb, rows, center)
+    A = _scaled_differences(X, nb, centers)
+    values, vectors = _local_eigen(A, n_components, n_values, method)
+    return vectors, values, centers, nb.counts
+
+
+def weighted_local_pca(
+    X,
+    weights,
+    rows,
+    n_components: int,
+    *,
+    center: str = "point",
+    n_eigenvalues: int | None = None,
+    method: str = "auto",
+    n_jobs: int | None = None,
+) -> LocalPCA:
+    """Weighted local PCA at the requested points.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, D)
+        Data.
+    weights : sparse matrix of shape (n, n)
+        Nonnegative weights (e.g. the affinity ``W``); row ``i`` is normalised
+        internally to ``w_ij = W_ij / q_i``. Stored zeros are not neighbours.
+    rows : array-like of int or bool, or None
+        Centre points; ``None`` means all.
+    n_components : int
+        Number of principal directions ``k`` (``0 <= k <= D``). ``0`` skips the
+        eigenvectors (cheapest, e.g. for the eigengap estimator).
+    center : {"point", "weighted_mean"}, default="point"
+        Covariance about ``x_i`` or about ``sum_j w_ij x_j``.
+    n_eigenvalues : int, default=None
+        Number of eigenvalues returned (``1 <= . <= D``; default
+        ``max(n_components, 1)``), e.g. 16 for the eigengap estimator.
+    method : {"auto", "svd", "covariance"}, default="auto"
+        "svd": thin SVD of ``diag(sqrt(w)) (X_nbr - c_i)`` (``O(k_i^2 D)``);
+        "covariance": ``eigh`` of the ``D x D`` covariance; "auto": SVD for
+        chunks whose neighbourhoods have at most ``D/2`` points (measured
+        crossover; near ``k_i ~ D`` the covariance is 2-4x cheaper). Without
+        eigenvectors, "auto" and "covariance" use ``eigvalsh`` of the smaller
+        Gram matrix.
+    n_jobs : int, default=None
+        Parallel chunks (threads; LAPACK releases the GIL).
+
+    Returns
+    -------
+    result : LocalPCA
+        ``bases`` (m, D, k), ``eigenvalues`` (m, n_eigenvalues) descending,
+        ``centers`` (m, D), ``n_neighbors`` (m,), ``deficient`` (m,).
+    """
+    X, weights = _check_inputs(X, weights, center, method)
+    rows = _resolve_rows(rows, X.shape[0])
+    D = X.shape[1]
+    n_values = max(n_components, 1) if n_eigenvalues is None else n_eigenvalues
+    if not (0 <= n_components <= D and 1 <= n_values <= D):
+        raise ValueError(
+            f"n_components={n_components} must lie in [0, n_features={D}] and "
+            f"n_eigenvalues={n_eigenvalues} in [1, {D}]."
+        )
+    chunks = _plan_chunks(np.diff(weights.indptr)[rows], D)
+    with _single_threaded_blas():
+        results = Parallel(n_jobs=n_jobs, prefer="threads")(
+            delayed(_pca_task)(
+                X, weights, rows[pos], n_components, n_values, center, method
+            )
+            for pos in chunks
+        )
+    m = len(rows)
+    bases = np.zeros((m, D, n_components))
+    eigenvalues = np.zeros((m, n_values))
+    centers = np.zeros((m, D))
+    n_neighbors = np.zeros(m, dtype=np.intp)
+    for pos, (vec, val, cen, cnt) in zip(chunks, results):
+        bases[pos], eigenvalues[pos] = vec, val
+        centers[pos], n_neighbors[pos] = cen, cnt
+    deficient = n_neighbors < n_components + 1
+    return LocalPCA(bases, eigenvalues, centers, n_neighbors, deficient)
+
+
+def local_coordinates(X, graph, rows, bases, *, centers=None) -> np.ndarray:
+    """Local coordinates ``z_ij = T_i^T (x_j - c_i)`` on the entries of ``graph[rows]``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, D)
+        Data.
+    graph : sparse matrix of shape (n, n)
+        Defines the neighbours ``j`` of each row. Pass the Laplacian to align the
+        output with ``laplacian[rows]`` for ``metric.metric_from_differences``
+        (geometric consistency, ALGORITHMS.md 4.1).
+    rows : array-like of int or bool, or None
+        Centre points (``None``: all), matching ``bases``.
+    bases : ndarray of shape (len(rows), D, k)
+        Per-point bases ``T_i`` (e.g. ``LocalPCA.bases``).
+    centers : ndarray of shape (len(rows), D), default=None
+        Origins ``c_i``; ``None`` means ``x_i``.
+
+    Returns
+    -------
+    Z : ndarray of shape (graph[rows].nnz, k)
+        One row per stored entry of ``graph[rows]``, in its CSR order.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    graph = sp.csr_matrix(graph)
+    rows = _resolve_rows(rows, X.shape[0])
+    origins = X[rows] if centers is None else np.asarray(centers, dtype=np.float64)
+    counts = np.diff(graph.indptr)[rows]
+    out_indptr = _local_indptr(counts)
+    Z = np.empty((out_indptr[-1], bases.shape[2]))
+    with _single_threaded_blas():
+        for pos in _plan_chunks(counts, X.shape[1]):
+            entries = _entry_positions(graph.indptr, rows[pos])
+            indptr = _local_indptr(counts[pos])
+            r = np.repeat(np.arange(len(pos)), counts[pos])
+            diffs = X[graph.indices[entries]] - origins[pos][r]
+            width = max(int(counts[pos].max(initial=0)), 1)
+            local = _padded(indptr, diffs, width) @ bases[pos]
+            Z[_entry_positions(out_indptr, pos)] = local[
+                r, np.arange(len(r)) - indptr[r]
+            ]
+    return Z
+
+
+def _gradient_task(X, F, weights, rows, n_components, center, method, rcond):
+    nb = _neighbourhoods(weights, rows)
+    centers = _centers(X, nb, rows, center)
+    A = _scaled_differences(X, nb, centers)
+    _, U = _local_eigen(A, n_components, n_components, method)
+    design = A @ U  # sqrt(w_ij) Delta_ij, (c, width, k)
+    sqrt_w = np.sqrt(nb.weights)[:, None]
+    response = sqrt_w * (F[nb.cols] - F[rows][nb.row])
+    beta = np.linalg.pinv(design, rcond=rcond) @ _padded(nb.indptr, response, nb.width)
+    return U @ beta, nb.counts
+
+
+def estimate_gradients(
+    X,
+    F,
+    weights,
+    rows,
+    *,
+    n_components: int = 10,
+    center: str = "point",
+    rcond: float = 1e-8,
+    method: str = "auto",
+    n_jobs: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Ambient gradients by weighted local-PCA regression (ALGORITHMS.md 8.1).
+
+    At each centre: local PCA basis ``U_i`` (D x k), design
+    ``Delta_ij = U_i^T (x_j - c_i)``, response ``f(x_j) - f(x_i)``, weighted
+    least squares with weights ``w_ij`` solved by a pseudo-inverse (rank
+    deficient neighbourhoods are fine), gradient ``U_i beta_i``. When
+    ``n_components`` exceeds the intrinsic dimension of nearly noise-free data,
+    the components outside the tangent space absorb curvature terms and are
+    not meaningful: project onto the tangent space (as TSLasso does).
+
+    Parameters
+    ----------
+    X : array-like of shape (n, D)
+        Data.
+    F : array-like of shape (n, p) or (n,)
+        Function values at every point.
+    weights : sparse matrix of shape (n, n)
+        Nonnegative weights (e.g. the affinity), row-normalised internally.
+    rows : array-like of int or bool, or None
+        Points where gradients are estimated (``None``: all).
+    n_components : int, default=10
+        Local PCA dimension ``d'`` (clipped to ``D``).
+    center : {"point", "weighted_mean"}, default="point"
+        Centre ``c_i`` of the PCA and of the design.
+    rcond : float, default=1e-8
+        Relative singular-value cutoff of the pseudo-inverse.
+    method : {"auto", "svd", "covariance"}, default="auto"
+        Local PCA path, see ``weighted_local_pca``.
+    n_jobs : int, default=None
+        Parallel chunks (threads).
+
+    Returns
+    -------
+    gradients : ndarray of shape (len(rows), D, p)
+        Estimated gradients (in the span of ``U_i``).
+    deficient : ndarray of shape (len(rows),)
+        True where fewer than ``n_components + 1`` points have positive weight.
+    """
+    X, weights = _check_inputs(X, weights, center, method)
+    F = np.asarray(F, dtype=np.float64)
+    F = F[:, None] if F.ndim == 1 else F
+    if F.shape[0] != X.shape[0]:
+        raise ValueError(f"F has {F.shape[0]} rows but X has {X.shape[0]}.")
+    rows = _resolve_rows(rows, X.shape[0])
+    if n_components < 1:
+        raise ValueError(f"n_components must be >= 1, got {n_components}.")
+    k = min(n_components, X.shape[1])
+    chunks = _plan_chunks(np.diff(weights.indptr)[rows], X.shape[1] + F.shape[1])
+    with _single_threaded_blas():
+        results = Parallel(n_jobs=n_jobs, prefer="threads")(
+            delayed(_gradient_task)(X, F, weights, rows[pos], k, center, method, rcond)
+            for pos in chunks
+        )
+    gradients = np.zeros((len(rows), X.shape[1], F.shape[1]))
+    n_neighbors = np.zeros(len(rows), dtype=np.intp)
+    for pos, (grad, cnt) in zip(chunks, results):
+        gradients[pos], n_neighbors[pos] = grad, cnt
+    return gradients, n_neighbors < k + 1
