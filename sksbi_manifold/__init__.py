@@ -1,3 +1,21 @@
-"""Manifold-learning estimators for the latent spaces of simulation-based inference."""
+"""Manifold-learning estimators for the latent spaces of simulation-based inference.
+
+The estimators follow the scikit-learn API and compose one private geometry
+layer (blocked exact distances, kernels, Laplacians, Riemannian metrics, local
+PCA). See the user guide for the workflow of the paper *Cryo-EM images are
+intrinsically low dimensional* that they implement.
+"""
+
+from ._geometry.metric import riemannian_metric
+from .coverage import CoverageResult, density_coverage
+from .sampling import DensityFlatteningSampler, near_reference
 
 __version__ = "0.1.0.dev0"
+
+__all__ = [
+    "CoverageResult",
+    "DensityFlatteningSampler",
+    "density_coverage",
+    "near_reference",
+    "riemannian_metric",
+]

@@ -14,6 +14,8 @@
 
 enum { MODE_ALL = 0, MODE_UPPER = 1, MODE_NO_SELF = 2 };
 
+#define LSE_CUT 60.0 /* e^-60 ~ 1e-26: negligible next to the largest term */
+
 struct block {
     const void *G, *xx, *yy, *X, *Y;
     Py_ssize_t b, m, dim, row0, col0;

@@ -205,9 +205,11 @@ static int FN(gauss_logsumexp)(const struct block *bk, const double *coef,
         if (dmin == INFINITY)
             continue;
         for (Py_ssize_t t = 0; t < n_bw; t++) {
-            double sum = 0.0;
+            /* Terms below e^-LSE_CUT of the largest one change the sum by
+             * less than m e^-LSE_CUT relative: skip their exp(). */
+            double cut = dmin + LSE_CUT / coef[t], sum = 0.0;
             for (Py_ssize_t j = sp.start; j < bk->m; j++)
-                if (j != sp.self)
+                if (d2[j] <= cut && j != sp.self)
                     sum += exp(-(d2[j] - dmin) * coef[t]);
             double part = log(sum) - dmin * coef[t];
             double *acc = log_sum + i * n_bw + t;
