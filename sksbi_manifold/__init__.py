@@ -8,14 +8,20 @@ intrinsically low dimensional* that they implement.
 
 from ._geometry.metric import riemannian_metric
 from .coverage import CoverageResult, density_coverage
+from .interpolation import NadarayaWatsonInterpolator, UnsupportedRowsWarning
 from .sampling import DensityFlatteningSampler, near_reference
+from .tslasso import TSLasso, estimate_gradients
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "CoverageResult",
     "DensityFlatteningSampler",
+    "NadarayaWatsonInterpolator",
+    "TSLasso",
+    "UnsupportedRowsWarning",
     "density_coverage",
+    "estimate_gradients",
     "near_reference",
     "riemannian_metric",
 ]

@@ -1,0 +1,481 @@
+"""Nadaraya-Watson kernel regression on the shared kernel-sum engine (paper A.6).
+
+Carries simulation parameters (conformation, SNR, nuisances) from simulated to
+experimental latents, and embeds new rows into an existing embedding by
+interpolating its coordinates (Appendix Figure 4; ALGORITHMS.md 7).
+"""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+from typing import ClassVar
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._geometry import distances, scales
+
+__all__ = ["NadarayaWatsonInterpolator", "UnsupportedRowsWarning"]
+
+# Automatic bandwidth grid: from (median 1-NN distance) / radius_ratio, where
+# about half of the rows have a neighbour inside the cutoff, up to the median
+# distance to the _GRID_NEIGHBORS-th neighbour; extended past an edge optimum.
+_GRID_NEIGHBORS = 50
+_EXTEND_SIZE = 5
+_MAX_EXTENSIONS = 8
+_EDGE_RTOL = 1e-9  # an edge optimum must beat its neighbour by this much
+
+
+class UnsupportedRowsWarning(UserWarning):
+    """Rows had no training point within the kernel cutoff (fallback used)."""
+
+
+def _target_names(y, n_outputs: int, prefix: str) -> np.ndarray:
+    """Column names of a DataFrame / name of a Series target, else generated."""
+    columns = getattr(y, "columns", None)
+    if columns is not None and len(columns) == n_outputs:
+        return np.asarray([str(c) for c in columns], dtype=object)
+    name = getattr(y, "name", None)
+    if n_outputs == 1 and name is not None and getattr(y, "ndim", 2) == 1:
+        return np.asarray([str(name)], dtype=object)
+    return np.asarray([f"{prefix}{i}" for i in range(n_outputs)], dtype=object)
+
+
+def _offsets(y: np.ndarray) -> np.ndarray:
+    """Per column, the training value closest to the mean.
+
+    Targets are centred by a value *taken from the data*, so that a constant
+    column is exactly zero after centring and predicts its constant exactly.
+    """
+    idx = np.argmin(np.abs(y - y.mean(axis=0)), axis=0)
+    return y[idx, np.arange(y.shape[1])]
+
+
+class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator):
+    """Nadaraya-Watson kernel regression of one or several targets.
+
+    ``F(x) = sum_j K(x, x_j) y_j / sum_j K(x, x_j)`` with the package kernel
+    ``K(x, x') = exp(-||x - x'||^2 / bandwidth^2)`` truncated at
+    ``radius_ratio * bandwidth`` (ALGORITHMS.md 1.2, 7). This is how the paper
+    infers the simulation parameters of experimental latents from nearby
+    simulated ones, and how it embeds new rows into an existing embedding
+    (Appendix A.6, Appendix Figure 4). Sums run through the blocked distance
+    engine: exact, bounded memory, float32 ``X`` stays float32.
+
+    Parameters
+    ----------
+    bandwidth : float or "auto", default="auto"
+        Kernel width ``epsilon``. ``"auto"`` minimises the leave-one-out
+        error (each training row predicted without its own weight) over a log
+        grid of ``n_bandwidths`` values from ``median 1-NN distance /
+        radius_ratio`` to the median 50-NN distance, all reduced in one pass
+        over the distances; the grid is extended while the optimum sits at
+        one of its edges. The error is the mean over targets of
+        ``LOO-MSE / variance`` (one minus the leave-one-out R^2, the quantity
+        the default ``score`` measures). The paper uses the geometric
+        consistency ``epsilon`` of the training set, e.g.
+        ``DiffusionMapsGC().fit(X).epsilon_``.
+    radius_ratio : float, default=3.0
+        Kernel cutoff in units of the bandwidth.
+    fallback : {"nearest", "mean", "nan", "raise"}, default="nearest"
+        Prediction for rows with no training point within the cutoff: the
+        target of the nearest training point, the training mean, NaN, or a
+        ``ValueError``. Such rows are counted in ``n_outside_`` and reported
+        by an :class:`UnsupportedRowsWarning`. During the ``"auto"`` search
+        they are scored with the fallback prediction ("nan" and "raise" are
+        scored with the training mean).
+    n_bandwidths : int, default=16
+        Size of the automatic grid.
+    loo_sample_size : int or None, default=2000
+        Number of training rows (drawn at random) whose leave-one-out
+        predictions score the automatic grid; ``None`` uses all rows. The cost
+        is ``loo_sample_size * n_train * n_bandwidths`` kernel evaluations.
+    random_state : int, RandomState instance or None, default=None
+        Rows sampled for the automatic grid and the leave-one-out score.
+        Unused with a float ``bandwidth``.
+    n_jobs : int, default=None
+        Parallel row blocks of the distance engine.
+    device : str, default=None
+        Torch device for the distance engine (``"cuda"``); ``None`` is numpy.
+
+    Attributes
+    ----------
+    bandwidth_ : float
+        Kernel width used by ``predict``.
+    bandwidths_ : ndarray of shape (n_grid,) or None
+        Every bandwidth tried by ``"auto"`` (ascending), else None.
+    loo_errors_ : ndarray of shape (n_grid,) or None
+        Leave-one-out error of each of ``bandwidths_`` (mean squared error over
+        the target variance); ``inf`` where fewer than 95 % of the rows have
+        another training row inside the cutoff, so that ``"auto"`` never
+        picks a bandwidth that leaves most rows to the fallback.
+    n_outside_ : int
+        Number of rows of the last ``predict``/``transform`` call (0 after
+        ``fit``) with no training point within ``radius_ratio * bandwidth_``.
+    target_names_ : ndarray of str
+        Names of the targets (DataFrame columns or Series name when ``y`` had
+        them), also the output feature names of ``transform``.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of str
+        Names of the features seen during fit (DataFrame input only).
+
+    See Also
+    --------
+    sklearn.neighbors.RadiusNeighborsRegressor : Radius regression with NaN
+        for empty neighbourhoods.
+
+    Notes
+    -----
+    Targets are averaged componentwise. Quaternion targets (the rotation
+    parameters) have the ``q = -q`` ambiguity: averaging raw components of
+    nearby quaternions of opposite sign cancels them, so canonicalise the
+    signs first (e.g. ``q0 >= 0`` as ``make_cryo_latents`` does) or
+    interpolate a sign-free representation such as the rotation matrix. The
+    paper averages raw components.
+
+    ``n_outside_`` is written by ``predict``; do not share one fitted instance
+    between threads that read it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksbi_manifold.interpolation import NadarayaWatsonInterpolator
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.uniform(-1, 1, size=(400, 2))
+    >>> y = np.sin(3 * X[:, 0])
+    >>> nw = NadarayaWatsonInterpolator(bandwidth=0.1).fit(X, y)
+    >>> nw.predict([[0.2, 0.0]]).round(1)
+    array([0.6])
+    >>> auto = NadarayaWatsonInterpolator(random_state=0).fit(X, y)
+    >>> bool(auto.score(X, y) > 0.95)
+    True
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "bandwidth": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "radius_ratio": [Interval(Real, 0, None, closed="neither")],
+        "fallback": [StrOptions({"nearest", "mean", "nan", "raise"})],
+        "n_bandwidths": [Interval(Integral, 2, None, closed="left")],
+        "loo_sample_size": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
+        "device": [str, None],
+    }
+
+    def __init__(
+        self,
+        bandwidth="auto",
+        *,
+        radius_ratio=3.0,
+        fallback="nearest",
+        n_bandwidths=16,
+        loo_sample_size=2000,
+        random_state=None,
+        n_jobs=None,
+        device=None,
+    ):
+        self.bandwidth = bandwidth
+        self.radius_ratio = radius_ratio
+        self.fallback = fallback
+        self.n_bandwidths = n_bandwidths
+        self.loo_sample_size = loo_sample_size
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.device = device
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Store the training rows and choose the bandwidth.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training points (float32 is kept as float32).
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets; DataFrame columns (or a Series name) become
+            ``target_names_``.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        y_raw = y
+        auto = isinstance(self.bandwidth, str)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            multi_output=True,
+            y_numeric=True,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=2 if auto else 1,
+        )
+        y = np.asarray(y, dtype=np.float64)
+        self._y_1d = y.ndim == 1
+        Y = y.reshape(len(y), -1)
+        self.target_names_ = _target_names(
+            y_raw, Y.shape[1], type(self).__name__.lower()
+        )
+        self.X_fit_ = X
+        self.y_fit_ = Y
+        self.y_offset_ = _offsets(Y)
+        self._y_centered = Y - self.y_offset_
+        self.n_outside_ = 0
+        if auto:
+            self._select_bandwidth(X, check_random_state(self.random_state))
+        else:
+            self.bandwidth_ = float(self.bandwidth)
+            self.bandwidths_ = None
+            self.loo_errors_ = None
+        return self
+
+    def _initial_grid(self, X, rng) -> np.ndarray:
+        k_high = min(_GRID_NEIGHBORS, X.shape[0] - 1)
+        try:
+            radii = scales.radius_grid(
+                X,
+                2,
+                k_low=1,
+                k_high=k_high,
+                random_state=rng,
+                n_jobs=self.n_jobs,
+            )
+        except ValueError as exc:
+            raise ValueError(
+                f"{type(self).__name__}: cannot choose bandwidth='auto' ({exc}) "
+                "Pass a float bandwidth."
+            ) from exc
+        lo, hi = radii[0] / self.radius_ratio, radii[-1]
+        if hi <= lo * 1.01:
+            hi = lo * 4.0
+        return np.geomspace(lo, hi, self.n_bandwidths)
+
+    def _select_bandwidth(self, X, rng) -> None:
+        grid = self._initial_grid(X, rng)
+        n = X.shape[0]
+        rows = None
+        if self.loo_sample_size is not None and self.loo_sample_size < n:
+            rows = np.sort(rng.choice(n, size=self.loo_sample_size, replace=False))
+        truth = self._y_centered if rows is None else self._y_centered[rows]
+        scale = self._y_centered.var(axis=0)
+        fit_cols = scale > 0
+        fallback_pred = _LazyLooFallback(self, X, rows)
+
+        def errors(eps: np.ndarray) -> np.ndarray:
+            pred, support = self._loo_predictions(X, rows, eps, fallback_pred)
+            if not fit_cols.any():  # constant targets: every bandwidth is exact
+                err = np.zeros(eps.size)
+            else:
+                mse = ((pred - truth[:, None, :]) ** 2).mean(axis=0)  # (n_eps, q)
+                err = (mse[:, fit_cols] / scale[fit_cols]).mean(axis=1)
+            # A bandwidth that leaves many rows without a neighbour inside the
+            # cutoff is a nearest-neighbour regressor in disguise: not a choice.
+            return np.where(support >= _MIN_SUPPORT, err, np.inf)
+
+        err = errors(grid)
+        ratio = grid[1] / grid[0]
+        steps = np.arange(1, _EXTEND_SIZE + 1)
+        for _ in range(_MAX_EXTENSIONS):
+            best = _argmin_last(err)
+            if not np.isfinite(err).any():
+                new = grid[-1] * ratio**steps
+                grid, err = np.r_[grid, new], np.r_[err, errors(new)]
+            elif best == 0 and err[0] < err[1] * (1.0 - _EDGE_RTOL):
+                new = grid[0] / ratio ** steps[::-1]
+                grid, err = np.r_[new, grid], np.r_[errors(new), err]
+            elif best == grid.size - 1 and err[-1] < err[-2] * (1.0 - _EDGE_RTOL):
+                new = grid[-1] * ratio**steps
+                grid, err = np.r_[grid, new], np.r_[err, errors(new)]
+            else:
+                break
+        self.bandwidths_ = grid
+        self.loo_errors_ = err
+        self.bandwidth_ = float(grid[_argmin_last(err)])
+
+    def _loo_predictions(self, X, rows, eps, fallback_pred):
+        """Leave-one-out predictions (m, n_eps, q) of the centred targets, and
+        the fraction of rows with a neighbour inside the cutoff (n_eps,)."""
+        yc = self._y_centered
+        kw = {"radius_ratio": self.radius_ratio, "n_jobs": self.n_jobs}
+        if rows is None:
+            w, s = distances.kernel_sums(
+                X, None, yc, eps, exclude_self=True, device=self.device, **kw
+            )
+        else:
+            # Sampled query rows against all training rows; a row's own pair is
+            # at distance exactly 0 (weight exactly 1), removed here -- the same
+            # quantity as exclude_self=True.
+            w, s = distances.kernel_sums(X[rows], X, yc, eps, device=self.device, **kw)
+            w -= 1.0
+            s -= yc[rows][:, None, :]
+        inside = w > 0
+        pred = s / np.where(inside, w, 1.0)[:, :, None]
+        if not inside.all():
+            missing = ~inside.all(axis=1)
+            fb = fallback_pred(np.flatnonzero(missing))  # (n_missing, q)
+            sub = pred[missing]
+            sub[~inside[missing]] = np.repeat(
+                fb, (~inside[missing]).sum(axis=1), axis=0
+            )
+            pred[missing] = sub
+        return pred, inside.mean(axis=0)
+
+    # -------------------------------------------------------------- predict
+    def predict(self, X):
+        """Kernel-weighted average of the training targets at ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features)
+            Query points.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_queries,) or (n_queries, n_targets)
+            1-D when ``y`` was 1-D at fit.
+
+        Raises
+        ------
+        ValueError
+            With ``fallback="raise"``, when a row has no training point within
+            ``radius_ratio * bandwidth_``.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        w, s = distances.kernel_sums(
+            X,
+            self.X_fit_,
+            self._y_centered,
+            self.bandwidth_,
+            radius_ratio=self.radius_ratio,
+            n_jobs=self.n_jobs,
+            device=self.device,
+        )
+        w, s = w[:, 0], s[:, 0, :]
+        outside = w == 0
+        pred = s / np.where(outside, 1.0, w)[:, None] + self.y_offset_
+        self.n_outside_ = int(outside.sum())
+        if self.n_outside_:
+            pred[outside] = self._fallback(X[outside])
+        return pred[:, 0] if self._y_1d else pred
+
+    def _fallback(self, X_out) -> np.ndarray:
+        n_out = X_out.shape[0]
+        fix = (
+            f"no training point within radius_ratio * bandwidth_ = "
+            f"{self.radius_ratio:.3g} * {self.bandwidth_:.4g}; increase bandwidth "
+            "or radius_ratio if these rows should be interpolated"
+        )
+        if self.fallback == "raise":
+            raise ValueError(f"{n_out} row(s) have {fix}.")
+        warnings.warn(
+            f"{type(self).__name__}: {n_out} row(s) have {fix}; they get the "
+            f"fallback={self.fallback!r} prediction.",
+            UnsupportedRowsWarning,
+            stacklevel=3,
+        )
+        if self.fallback == "nearest":
+            _, idx = distances.knn_distances(
+                X_out, 1, self.X_fit_, return_indices=True, n_jobs=self.n_jobs
+            )
+            return self.y_fit_[idx[:, 0]]
+        if self.fallback == "mean":
+            return np.broadcast_to(self.y_fit_.mean(axis=0), (n_out, self.n_outputs_))
+        return np.full((n_out, self.n_outputs_), np.nan)
+
+    @property
+    def n_outputs_(self) -> int:
+        """Number of targets."""
+        return self.y_fit_.shape[1]
+
+    def transform(self, X):
+        """Predictions as a 2-D array, so the interpolator can sit mid-pipeline.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features)
+            Query points.
+
+        Returns
+        -------
+        Y : ndarray of shape (n_queries, n_targets)
+            Same values as ``predict``.
+        """
+        pred = self.predict(X)
+        return pred.reshape(pred.shape[0], -1)
+
+    def get_feature_names_out(self, input_features=None):
+        """Output names: the target names seen at fit.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only validated against the fitted input features.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``target_names_``.
+        """
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features, generate_names=False)
+        return self.target_names_.copy()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True
+        tags.transformer_tags.preserves_dtype = ["float64"]
+        return tags
+
+
+class _LazyLooFallback:
+    """Leave-one-out fallback predictions (centred) for unsupported rows.
+
+    ``"nearest"``: target of the nearest *other* training row (k-NN search
+    only for the rows that need it, remembered across grid extensions);
+    ``"mean"``, ``"nan"`` and ``"raise"``: the training mean.
+    """
+
+    def __init__(self, est: NadarayaWatsonInterpolator, X, rows):
+        self.est, self.X, self.rows = est, X, rows
+        n_query = X.shape[0] if rows is None else rows.size
+        self.nearest = np.full(n_query, -1, dtype=np.intp)
+
+    def __call__(self, positions: np.ndarray) -> np.ndarray:
+        yc = self.est._y_centered
+        if self.est.fallback != "nearest":
+            return np.broadcast_to(yc.mean(axis=0), (positions.size, yc.shape[1]))
+        todo = positions[self.nearest[positions] < 0]
+        if todo.size:
+            train_rows = todo if self.rows is None else self.rows[todo]
+            _, idx = distances.knn_distances(
+                self.X[train_rows],
+                2,
+                self.X,
+                exclude_self=False,
+                return_indices=True,
+                n_jobs=self.est.n_jobs,
+            )
+            # The row itself is one of its two nearest (distance 0); take the other.
+            self.nearest[todo] = np.where(idx[:, 0] == train_rows, idx[:, 1], idx[:, 0])
+        return yc[self.nearest[positions]]
+
+
+_MIN_SUPPORT = 0.95  # fraction of LOO rows that must have a kernel neighbour
+
+
+def _argmin_last(err: np.ndarray) -> int:
+    """Index of the minimum; ties go to the largest bandwidth."""
+    return int(err.size - 1 - np.argmin(err[::-1]))

@@ -1,0 +1,763 @@
+"""Tangent-space lasso (TSLasso) and gradient estimation (paper Section 3, A.7).
+
+TSLasso (Koelle, Zhang, Murad, Meila, AISTATS 2024) picks, from a dictionary
+of smooth functions on the data manifold (the simulation parameters), the
+``d`` functions whose gradients, projected on the tangent spaces, span them
+most economically (ALGORITHMS.md 8). Gradients come from the user (analytic)
+or from weighted local-PCA regression (:func:`estimate_gradients`, A.7).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import Counter
+from numbers import Integral, Real
+from typing import ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    validate_params,
+)
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._geometry import distances, kernels, local_pca, scales
+from ._group_lasso import LassoPath, select_exactly
+from ._validation import check_min_samples
+from .interpolation import NadarayaWatsonInterpolator, _target_names
+
+__all__ = ["TSLasso", "estimate_gradients"]
+
+# epsilon="auto": the cutoff radius_ratio * epsilon is the median distance to
+# the k-th nearest neighbour, k = _AUTO_NEIGHBORS_PER_DIM * (largest local
+# dimension to fit): a typical neighbourhood holds k points whatever the
+# noise level (which bounds the cost of the local PCAs).
+_AUTO_NEIGHBORS_PER_DIM = 50
+# Rows per call of the gradient estimator (bounds the (rows, D, p) buffer).
+_GRADIENT_CHUNK = 1000
+
+
+# --------------------------------------------------------------------------- #
+# Shared pieces: scale, affinity rows, gradients
+# --------------------------------------------------------------------------- #
+def _auto_epsilon(X, local_dim: int, radius_ratio: float, random_state, n_jobs):
+    k = min(_AUTO_NEIGHBORS_PER_DIM * local_dim, X.shape[0] - 1)
+    radius = float(
+        scales.knn_scale_quantiles(X, k, 0.5, random_state=random_state, n_jobs=n_jobs)
+    )
+    if not radius > 0:
+        raise ValueError(
+            "epsilon='auto': the median neighbour distance is 0 (duplicate "
+            "rows); pass a float epsilon."
+        )
+    return radius / radius_ratio
+
+
+def _row_affinity(X, rows: np.ndarray, epsilon: float, radius_ratio: float, n_jobs):
+    """Gaussian affinity rows ``W[rows]`` as an (n, n) CSR matrix (other rows empty).
+
+    ``rows`` must be sorted and unique. Only ``len(rows) x n`` distances are
+    computed, the same neighbourhoods as the rows of the full radius graph.
+    """
+    n = X.shape[0]
+    radius = radius_ratio * epsilon
+    graph = distances.radius_graph(X[rows], radius, X, n_jobs=n_jobs)
+    W = kernels.gaussian_affinity(graph, epsilon, radius=radius)
+    counts = np.zeros(n, dtype=np.int64)
+    counts[rows] = np.diff(W.indptr)
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    return sp.csr_matrix((W.data, W.indices, indptr), shape=(n, n))
+
+
+def _warn_deficient(n_bad: int, n_rows: int, need: int, epsilon: float, who: str):
+    if n_bad:
+        warnings.warn(
+            f"{who}: {n_bad} of {n_rows} rows have fewer than {need} points "
+            f"within the kernel cutoff (epsilon={epsilon:.4g}); their local "
+            "fits are rank deficient. Increase epsilon.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+@validate_params(
+    {
+        "X": ["array-like"],
+        "F": ["array-like"],
+        "rows": ["array-like", None],
+        "epsilon": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "tangent_dim": [Interval(Integral, 1, None, closed="left")],
+        "radius_ratio": [Interval(Real, 0, None, closed="neither")],
+        "center": [StrOptions({"point", "weighted_mean"})],
+        "rcond": [Interval(Real, 0, 1, closed="left")],
+        "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def estimate_gradients(
+    X,
+    F,
+    *,
+    rows=None,
+    epsilon="auto",
+    tangent_dim: int = 10,
+    radius_ratio: float = 3.0,
+    center: str = "point",
+    rcond: float = 1e-8,
+    random_state=None,
+    n_jobs: int | None = None,
+) -> np.ndarray:
+    """Gradients of functions on the data manifold by local-PCA regression.
+
+    Paper Appendix A.7 / ALGORITHMS.md 8.1: at each requested row ``x_i``,
+    weights ``w_ij = K(x_i, x_j) / sum_j K(x_i, x_j)`` from the package kernel
+    ``exp(-d^2/epsilon^2)`` truncated at ``radius_ratio * epsilon``; the top
+    ``tangent_dim`` weighted principal directions ``U_i``; the weighted least
+    squares fit of ``f(x_j) - f(x_i)`` on ``U_i^T (x_j - x_i)`` (a
+    pseudo-inverse, so rank-deficient neighbourhoods are fine); gradient
+    ``U_i beta``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Data (float32 stays float32 in the distance pass).
+    F : array-like of shape (n_samples,) or (n_samples, n_functions)
+        Function values at every row (e.g. simulation parameters, or their
+        Nadaraya-Watson interpolation for experimental data).
+    rows : array-like of int or bool of shape (n_samples,), default=None
+        Rows where gradients are wanted; ``None`` means all. Only these rows'
+        neighbourhoods are searched (cost ``len(rows) * n_samples * D``).
+    epsilon : float or "auto", default="auto"
+        Kernel width. ``"auto"``: ``radius_ratio * epsilon`` is the median
+        distance (over a random sample of 1000 rows) to the
+        ``50 * tangent_dim``-th nearest neighbour, so a typical neighbourhood
+        holds ``50 * tangent_dim`` points whatever the noise level. The paper
+        uses the Diffusion-Maps (geometric consistency) epsilon.
+    tangent_dim : int, default=10
+        Local PCA dimension ``d'`` (paper: 10; clipped to ``n_features``).
+    radius_ratio : float, default=3.0
+        Kernel cutoff in units of ``epsilon``.
+    center : {"point", "weighted_mean"}, default="point"
+        Origin of the local PCA and of the design: ``x_i`` (paper text) or the
+        weighted mean of the neighbourhood (the authors' code).
+    rcond : float, default=1e-8
+        Relative singular-value cutoff of the pseudo-inverse.
+    random_state : int, RandomState instance or None, default=None
+        Rows sampled by ``epsilon="auto"``.
+    n_jobs : int, default=None
+        Parallel row blocks / chunks.
+
+    Returns
+    -------
+    gradients : ndarray of shape (n_rows, n_features, n_functions)
+        Ambient gradients at ``rows`` (``(n_rows, n_features)`` for 1-D ``F``).
+
+    Warns
+    -----
+    UserWarning
+        When rows have fewer than ``tangent_dim + 1`` neighbours inside the
+        cutoff (increase ``epsilon``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksbi_manifold.tslasso import estimate_gradients
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.uniform(size=(2000, 2))
+    >>> F = np.column_stack([X[:, 0], X[:, 0] + 2 * X[:, 1]])
+    >>> G = estimate_gradients(X, F, rows=[0, 1], epsilon=0.05, tangent_dim=2)
+    >>> G.shape
+    (2, 2, 2)
+    >>> G[0].round(6)
+    array([[1., 1.],
+           [0., 2.]])
+    """
+    X = check_array(X, dtype=[np.float64, np.float32])
+    F = check_array(F, dtype=np.float64, ensure_2d=False)
+    one_d = F.ndim == 1
+    F2 = F.reshape(len(F), -1)
+    if F2.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"F has {F2.shape[0]} rows but X has {X.shape[0]}; they must match."
+        )
+    n = X.shape[0]
+    if rows is None:
+        sel = np.arange(n)
+    else:
+        rows = np.asarray(rows)
+        if rows.dtype == bool:
+            if rows.shape != (n,):
+                raise ValueError(
+                    f"A boolean rows mask must have shape ({n},), got {rows.shape}."
+                )
+            sel = np.flatnonzero(rows)
+        else:
+            sel = rows.astype(np.intp, copy=False).ravel()
+            if sel.size and (sel.min() < -n or sel.max() >= n):
+                raise ValueError(f"rows must index the {n} rows of X.")
+            sel = np.where(sel < 0, sel + n, sel)
+    if epsilon == "auto":
+        epsilon = _auto_epsilon(
+            X,
+            min(tangent_dim, X.shape[1]),
+            radius_ratio,
+            check_random_state(random_state),
+            n_jobs,
+        )
+    uniq, inverse = np.unique(sel, return_inverse=True)
+    W = _row_affinity(X, uniq, float(epsilon), radius_ratio, n_jobs)
+    grads, deficient = local_pca.estimate_gradients(
+        X,
+        F2,
+        W,
+        uniq,
+        n_components=tangent_dim,
+        center=center,
+        rcond=rcond,
+        n_jobs=n_jobs,
+    )
+    _warn_deficient(
+        int(deficient.sum()),
+        uniq.size,
+        min(tangent_dim, X.shape[1]) + 1,
+        float(epsilon),
+        "estimate_gradients",
+    )
+    grads = grads[inverse]
+    return grads[:, :, 0] if one_d else grads
+
+
+# --------------------------------------------------------------------------- #
+# TSLasso
+# --------------------------------------------------------------------------- #
+def _modal_set(selections: list, frequency: np.ndarray) -> tuple | None:
+    """Most frequent selected set; ties go to the larger summed frequency, then
+    to the lexicographically smallest set."""
+    counts = Counter(s for s in selections if s is not None)
+    if not counts:
+        return None
+    return min(counts, key=lambda s: (-counts[s], -frequency[list(s)].sum(), s))
+
+
+class TSLasso(TransformerMixin, BaseEstimator):
+    """Select the dictionary functions that parametrize the data manifold.
+
+    Tangent-space lasso (Koelle et al., AISTATS 2024; paper Section 3 and
+    Appendix A.7; ALGORITHMS.md 8). Each of ``n_repeats`` runs draws
+    ``sample_size`` rows; at each row it estimates the tangent space
+    ``T_i`` (weighted local PCA, ``tangent_dim`` directions), takes the
+    gradients ``grad f_k(x_i)`` (given, or by :func:`estimate_gradients`),
+    divides each function's gradients by their RMS ambient norm over the
+    sample, projects them, ``X_i = T_i^T Gamma_i``, and solves the group lasso
+
+    ``min_B 1/2 sum_i ||I - X_i B_i||_F^2 + lam sum_k ||B_{.k.}||_F``
+
+    (one group per function, FISTA with backtracking) for ``lam`` found by
+    bisection on ``[0, lam_max]`` until exactly ``n_components`` groups are
+    non-zero. The fitted ``support_`` is the most frequent selected set.
+
+    Parameters
+    ----------
+    n_components : int, default=4
+        Number of functions to select ``d`` (paper: 4).
+    sample_size : int, default=500
+        Rows per repeat (clipped to the number of eligible rows).
+    n_repeats : int, default=20
+        Independent runs on fresh random samples (paper: 20).
+    epsilon : float, "auto" or fitted estimator, default="auto"
+        Kernel width for the tangent spaces and the gradient estimation
+        (cutoff ``radius_ratio * epsilon``). ``"auto"``: the cutoff is the
+        median distance (over a random sample of 1000 rows) to the ``k``-th
+        nearest neighbour, ``k = 50 * max(tangent_dim, gradient_tangent_dim)``
+        (``50 * tangent_dim`` with analytic gradients), so a typical
+        neighbourhood holds ``k`` points whatever the noise level. An
+        estimator exposing ``epsilon_`` (e.g. a fitted ``DiffusionMapsGC``,
+        the paper's choice) lends its value; an unfitted one (as after
+        ``clone``) is cloned and fitted on ``X`` first.
+    radius_ratio : float, default=3.0
+        Kernel cutoff in units of ``epsilon``.
+    tangent_dim : int or None, default=None
+        Dimension of the estimated tangent spaces (and of the identity the
+        projected gradients reconstruct); ``None`` means ``n_components``.
+    gradient_tangent_dim : int, default=10
+        Local PCA dimension ``d'`` of the gradient estimation (paper: 10);
+        unused when ``gradients`` are passed to ``fit``.
+    lr : float, default=100.0
+        Initial FISTA step (halved by backtracking).
+    max_iter : int, default=500
+        FISTA iterations per ``lam``.
+    tol : float, default=1e-14
+        FISTA stops when the objective's relative change is below ``tol``.
+    max_search : int, default=20
+        ``lam`` probes after ``0`` and ``lam_max``.
+    select_tol : float, default=1e-8
+        A function is active when its coefficient group norm exceeds this.
+    fallback : {"largest_norm", "fail"}, default="largest_norm"
+        When no probed ``lam`` gives exactly ``n_components`` groups (ties:
+        several functions enter together, see Notes): take the
+        ``n_components`` largest groups at the largest probed ``lam`` with
+        more active groups (and warn), or count the repeat as failed.
+    random_state : int, RandomState instance or None, default=None
+        One seed per repeat is drawn from it up front (samples and the
+        ``epsilon="auto"`` sample), so results do not depend on ``n_jobs``.
+    n_jobs : int, default=None
+        Repeats run in parallel (joblib); also passed to the distance engine.
+    verbose : int, default=0
+        Progress of the parallel repeats (joblib verbosity).
+
+    Attributes
+    ----------
+    support_ : ndarray of shape (n_functions,), dtype bool
+        Functions of the most frequently selected set.
+    selected_ : ndarray of shape (n_components,)
+        Their indices (sorted).
+    selection_frequency_ : ndarray of shape (n_functions,)
+        Fraction of repeats that selected each function (Appendix Figure 6
+        titles).
+    selections_ : list of (tuple of int or None)
+        Selected set of each repeat (None when it failed).
+    lambdas_ : ndarray of shape (n_repeats,)
+        ``lam`` of each repeat's selection (NaN when it failed).
+    lambda_max_ : ndarray of shape (n_repeats,)
+        Smallest ``lam`` giving all-zero coefficients, per repeat.
+    coef_path_ : list of LassoPath
+        Per repeat: probed ``lambdas`` (ascending), ``coef_norms`` and
+        ``coef_mean_norms`` (n_probes, n_functions) (group norm and mean over
+        points of ``||B_i[k, :]||``, the y-axis of Appendix Figure 6),
+        ``n_active``, ``lambda_``, ``selected``, ``status``
+        ("exact"/"fallback"/"failed") and ``tie``.
+    n_iter_ : int
+        Largest number of FISTA iterations at one ``lam`` probe over all
+        repeats (the exact solve at ``lam = 0`` counts as one; per-probe
+        counts are in ``coef_path_[r].n_iter``). Equal to ``max_iter`` when
+        some probe stopped before reaching ``tol``.
+    sample_indices_ : ndarray of shape (n_repeats, sample_size_)
+        Rows used by each repeat (sorted).
+    sample_size_ : int
+        Effective sample size.
+    epsilon_ : float
+        Kernel width used.
+    tangent_dim_ : int
+        Tangent-space dimension used.
+    dictionary_names_ : ndarray of str
+        Function names (DataFrame columns of ``y``, else ``f0, f1, ...``).
+    interpolator_ : NadarayaWatsonInterpolator
+        Kernel interpolation of the selected functions (``transform``).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of str
+        Names of the features seen during fit (DataFrame input only).
+
+    See Also
+    --------
+    estimate_gradients : The gradient estimator used when none are given.
+    NadarayaWatsonInterpolator : Carries the dictionary to new rows.
+
+    Notes
+    -----
+    Normalisation uses the *ambient* gradient norms before projection, so a
+    function whose gradient is mostly normal to the manifold keeps a small
+    projected column and is not selected (ALGORITHMS.md 8.8). Ties: if
+    several functions have (nearly) the same projected-gradient strength they
+    enter the path together and no ``lam`` gives exactly ``n_components``
+    groups; ``coef_path_[r].tie`` flags it and ``fallback`` decides. At
+    ``lam = 0`` the exact minimum-norm least-squares solution is used, so the
+    search has no random start.
+
+    For the paper's runs restricted to the top-q SNR percentile pass
+    ``sample_mask=snr >= np.percentile(snr, q)`` to ``fit``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksbi_manifold.tslasso import TSLasso
+    >>> rng = np.random.RandomState(0)
+    >>> u, v = rng.uniform(size=(2, 1500))
+    >>> X = np.column_stack([u, v, 0.1 * np.sin(3 * u)])  # a curved sheet
+    >>> F = np.column_stack([u, X[:, 2], v, u + X[:, 2]])  # the dictionary
+    >>> ts = TSLasso(n_components=2, sample_size=50, n_repeats=3,
+    ...              epsilon=0.1, random_state=0).fit(X, F)
+    >>> ts.selected_, ts.selection_frequency_
+    (array([0, 2]), array([1., 0., 1., 0.]))
+    >>> ts.transform(X[:3]).shape
+    (3, 2)
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "sample_size": [Interval(Integral, 1, None, closed="left")],
+        "n_repeats": [Interval(Integral, 1, None, closed="left")],
+        "epsilon": [
+            Interval(Real, 0, None, closed="neither"),
+            StrOptions({"auto"}),
+            HasMethods(["fit"]),
+        ],
+        "radius_ratio": [Interval(Real, 0, None, closed="neither")],
+        "tangent_dim": [Interval(Integral, 1, None, closed="left"), None],
+        "gradient_tangent_dim": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "max_search": [Interval(Integral, 0, None, closed="left")],
+        "select_tol": [Interval(Real, 0, None, closed="left")],
+        "fallback": [StrOptions({"largest_norm", "fail"})],
+        "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_components=4,
+        *,
+        sample_size=500,
+        n_repeats=20,
+        epsilon="auto",
+        radius_ratio=3.0,
+        tangent_dim=None,
+        gradient_tangent_dim=10,
+        lr=100.0,
+        max_iter=500,
+        tol=1e-14,
+        max_search=20,
+        select_tol=1e-8,
+        fallback="largest_norm",
+        random_state=None,
+        n_jobs=None,
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.sample_size = sample_size
+        self.n_repeats = n_repeats
+        self.epsilon = epsilon
+        self.radius_ratio = radius_ratio
+        self.tangent_dim = tangent_dim
+        self.gradient_tangent_dim = gradient_tangent_dim
+        self.lr = lr
+        self.max_iter = max_iter
+        self.tol = tol
+        self.max_search = max_search
+        self.select_tol = select_tol
+        self.fallback = fallback
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    # ------------------------------------------------------------ helpers
+    def _resolve_epsilon(self, X, local_dim: int, rng) -> float:
+        eps = self.epsilon
+        if isinstance(eps, str):
+            return _auto_epsilon(X, local_dim, self.radius_ratio, rng, self.n_jobs)
+        if isinstance(eps, Real):
+            return float(eps)
+        source = eps if hasattr(eps, "epsilon_") else clone(eps).fit(X)
+        value = getattr(source, "epsilon_", None)
+        if not isinstance(value, Real) or not value > 0:
+            raise ValueError(
+                f"epsilon={type(eps).__name__}(...) must expose a positive "
+                f"epsilon_ after fitting, got {value!r}."
+            )
+        return float(value)
+
+    def _check_fit_inputs(self, X, F, gradients, sample_mask):
+        n, D = X.shape
+        p = F.shape[1]
+        if self.n_components > p:
+            raise ValueError(
+                f"n_components={self.n_components} exceeds the {p} dictionary "
+                "functions (columns of y); lower n_components."
+            )
+        constant = np.flatnonzero(np.ptp(F, axis=0) == 0)
+        if constant.size:
+            raise ValueError(
+                "TSLasso: dictionary functions "
+                f"{[str(self.dictionary_names_[k]) for k in constant]} are "
+                "constant (zero gradient); remove them from y."
+            )
+        tangent_dim = (
+            self.n_components if self.tangent_dim is None else self.tangent_dim
+        )
+        if tangent_dim > D:
+            raise ValueError(
+                f"tangent_dim={tangent_dim} exceeds n_features={D}; lower "
+                "tangent_dim (or n_components)."
+            )
+        if gradients is not None:
+            gradients = check_array(
+                gradients, dtype=np.float64, allow_nd=True, ensure_2d=False
+            )
+            if gradients.shape != (n, D, p):
+                raise ValueError(
+                    "gradients must have shape (n_samples, n_features, "
+                    f"n_functions) = {(n, D, p)}, got {gradients.shape}."
+                )
+        if sample_mask is None:
+            eligible = np.arange(n)
+        else:
+            mask = check_array(sample_mask, ensure_2d=False, dtype=None)
+            if mask.dtype != bool or mask.shape != (n,):
+                raise ValueError(
+                    f"sample_mask must be a boolean array of shape ({n},), got "
+                    f"dtype {mask.dtype} and shape {mask.shape}."
+                )
+            eligible = np.flatnonzero(mask)
+        if eligible.size < self.n_components + 1:
+            raise ValueError(
+                f"TSLasso needs at least n_components + 1 = {self.n_components + 1}"
+                f" eligible rows, got {eligible.size}; widen sample_mask."
+            )
+        return tangent_dim, gradients, eligible
+
+    def _projected_gradients(self, X, F, gradients, rows):
+        """(m, d, p) projected gradients and (m, p) squared ambient norms."""
+        W = _row_affinity(X, rows, self.epsilon_, self.radius_ratio, self.n_jobs)
+        pca = local_pca.weighted_local_pca(
+            X, W, rows, self.tangent_dim_, center="point", n_jobs=self.n_jobs
+        )
+        n_bad = int(pca.deficient.sum())
+        need = self.tangent_dim_ + 1
+        if gradients is None:
+            grad_dim = min(self.gradient_tangent_dim, X.shape[1])
+            need = max(need, grad_dim + 1)
+            n_bad = int((pca.n_neighbors < need).sum())
+        _warn_deficient(n_bad, rows.size, need, self.epsilon_, "TSLasso")
+        proj = np.empty((rows.size, self.tangent_dim_, F.shape[1]))
+        sq_norms = np.empty((rows.size, F.shape[1]))
+        basesT = np.swapaxes(pca.bases, 1, 2)
+        for start in range(0, rows.size, _GRADIENT_CHUNK):
+            part = slice(start, start + _GRADIENT_CHUNK)
+            if gradients is None:
+                grads, _ = local_pca.estimate_gradients(
+                    X,
+                    F,
+                    W,
+                    rows[part],
+                    n_components=grad_dim,
+                    center="point",
+                    n_jobs=self.n_jobs,
+                )
+            else:
+                grads = gradients[rows[part]]
+            proj[part] = basesT[part] @ grads
+            sq_norms[part] = np.einsum("mdp,mdp->mp", grads, grads)
+        return proj, sq_norms
+
+    # ---------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, gradients=None, sample_mask=None):
+        """Run the repeated TSLasso selection.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data (e.g. 256-d latents; float32 is kept in the distance pass).
+        y : array-like of shape (n_samples, n_functions) or (n_samples,)
+            Dictionary values ``F``; DataFrame columns become
+            ``dictionary_names_``.
+        gradients : array-like of shape (n_samples, n_features, n_functions), \
+default=None
+            Analytic ambient gradients (row-aligned, so cross-validation
+            splits them with X); ``None`` estimates them by local-PCA
+            regression at the sampled rows.
+        sample_mask : array-like of bool of shape (n_samples,), default=None
+            Rows eligible for the random samples (neighbourhoods still use all
+            rows), e.g. ``snr >= np.percentile(snr, q)`` for the paper's
+            top-q SNR runs. ``None``: all rows.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        y_raw = y
+        X, F = validate_data(
+            self,
+            X,
+            y,
+            multi_output=True,
+            y_numeric=True,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=2,
+        )
+        F = np.asarray(F, dtype=np.float64).reshape(len(F), -1)
+        check_min_samples(X, self.n_components + 1, "TSLasso")
+        self.dictionary_names_ = _target_names(y_raw, F.shape[1], "f")
+        tangent_dim, gradients, eligible = self._check_fit_inputs(
+            X, F, gradients, sample_mask
+        )
+        self.tangent_dim_ = tangent_dim
+        rng = check_random_state(self.random_state)
+        local_dim = tangent_dim
+        if gradients is None:
+            local_dim = max(local_dim, min(self.gradient_tangent_dim, X.shape[1]))
+        self.epsilon_ = self._resolve_epsilon(X, local_dim, rng)
+
+        # Samples of all repeats, from per-repeat seeds drawn up front.
+        self.sample_size_ = int(min(self.sample_size, eligible.size))
+        seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_repeats)
+        samples = np.array(
+            [
+                np.sort(
+                    np.random.RandomState(s).choice(
+                        eligible, self.sample_size_, replace=False
+                    )
+                )
+                for s in seeds
+            ]
+        ).reshape(self.n_repeats, self.sample_size_)
+        self.sample_indices_ = samples
+
+        # Geometry once for every sampled row, then the lasso runs per repeat.
+        union, where = np.unique(samples, return_inverse=True)
+        where = where.reshape(samples.shape)
+        proj, sq_norms = self._projected_gradients(X, F, gradients, union)
+        paths = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
+            delayed(_run_repeat)(
+                proj[where[r]],
+                sq_norms[where[r]],
+                self.n_components,
+                self.lr,
+                self.max_iter,
+                self.tol,
+                self.max_search,
+                self.select_tol,
+                self.fallback,
+            )
+            for r in range(self.n_repeats)
+        )
+        self._collect(paths)
+        self.interpolator_ = NadarayaWatsonInterpolator(
+            bandwidth=self.epsilon_,
+            radius_ratio=self.radius_ratio,
+            fallback="nearest",
+            n_jobs=self.n_jobs,
+        ).fit(X, F[:, self.support_])
+        return self
+
+    def _collect(self, paths: list[LassoPath]) -> None:
+        p = self.dictionary_names_.size
+        self.coef_path_ = paths
+        self.selections_ = [path.selected for path in paths]
+        self.lambdas_ = np.array([path.lambda_ for path in paths])
+        self.lambda_max_ = np.array([path.lambda_max for path in paths])
+        self.n_iter_ = max(int(path.n_iter.max()) for path in paths)
+        freq = np.zeros(p)
+        for s in self.selections_:
+            if s is not None:
+                freq[list(s)] += 1
+        self.selection_frequency_ = freq / len(paths)
+        n_fallback = sum(path.status == "fallback" for path in paths)
+        n_failed = sum(path.status == "failed" for path in paths)
+        if n_fallback or n_failed:
+            what = (
+                f"{n_fallback} took the n_components largest groups "
+                "(fallback='largest_norm')"
+                if n_fallback
+                else ""
+            )
+            if n_failed:
+                what += ("; " if what else "") + f"{n_failed} failed"
+            warnings.warn(
+                f"TSLasso: in {n_fallback + n_failed} of {len(paths)} repeats no "
+                f"probed lambda gave exactly n_components={self.n_components} "
+                f"active functions (ties or too few probes): {what}. Try a "
+                "larger max_search, a different epsilon or dictionary.",
+                UserWarning,
+                stacklevel=3,
+            )
+        modal = _modal_set(self.selections_, self.selection_frequency_)
+        if modal is None:
+            raise ValueError(
+                f"TSLasso: no repeat selected n_components={self.n_components} "
+                "functions. Use fallback='largest_norm', a different epsilon, or "
+                "fewer n_components."
+            )
+        self.support_ = np.zeros(p, dtype=bool)
+        self.support_[list(modal)] = True
+        self.selected_ = np.flatnonzero(self.support_)
+
+    # ------------------------------------------------------------ outputs
+    def get_support(self, indices: bool = False):
+        """Mask (or indices) of the selected dictionary functions.
+
+        Parameters
+        ----------
+        indices : bool, default=False
+            Return indices instead of a boolean mask.
+
+        Returns
+        -------
+        support : ndarray
+            Boolean mask of shape (n_functions,) or sorted indices.
+        """
+        check_is_fitted(self)
+        return self.selected_.copy() if indices else self.support_.copy()
+
+    def transform(self, X):
+        """The selected functions at ``X`` by kernel interpolation.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features)
+            Query points.
+
+        Returns
+        -------
+        F_selected : ndarray of shape (n_queries, n_components)
+            Nadaraya-Watson interpolation (bandwidth ``epsilon_``) of the
+            training values of the selected functions: the physical
+            coordinates of new rows.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self.interpolator_.transform(X)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the selected dictionary functions.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only validated against the fitted input features.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+        """
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features, generate_names=False)
+        return self.dictionary_names_[self.support_].copy()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True
+        tags.transformer_tags.preserves_dtype = ["float64"]
+        return tags
+
+
+def _run_repeat(proj, sq_norms, n_select, lr, max_iter, tol, max_search, sel, fb):
+    """One TSLasso repeat: normalise over the sample, then the lambda search."""
+    gamma = np.sqrt(sq_norms.mean(axis=0))
+    X = proj / (gamma + np.finfo(np.float64).eps)
+    return select_exactly(
+        X,
+        n_select,
+        lr=lr,
+        max_iter=max_iter,
+        tol=tol,
+        max_search=max_search,
+        select_tol=sel,
+        fallback=fb,
+    )
