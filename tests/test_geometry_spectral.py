@@ -9,9 +9,10 @@ import pytest
 import scipy.sparse as sp
 from scipy.linalg import subspace_angles
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.neighbors import kneighbors_graph, radius_neighbors_graph
+from sklearn.neighbors import kneighbors_graph
 from threadpoolctl import threadpool_limits
 
+from sksbi_manifold._geometry import distances
 from sksbi_manifold._geometry import local_pca as local_pca_module
 from sksbi_manifold._geometry.eigen import (
     deterministic_sign_flip,
@@ -52,16 +53,8 @@ def _single_threaded_blas():
 
 
 def radius_graph(X, radius):
-    """Distance-engine contract: CSR distances <= radius, sorted rows, explicit
-    zero self pairs. (To be swapped for ``distances.radius_graph``.)"""
-    graph = radius_neighbors_graph(X, radius, mode="distance", include_self=True)
-    graph = sp.csr_matrix(graph)
-    graph.sort_indices()
-    n = graph.shape[0]
-    rows = np.repeat(np.arange(n), np.diff(graph.indptr))
-    if np.count_nonzero(graph.indices == rows) != n:
-        graph = add_self_loops(graph)
-    return graph
+    """The distance engine's radius graph (explicit zero self pairs)."""
+    return distances.radius_graph(X, radius)
 
 
 def laplacian_of(X, eps, alpha=1.0):
@@ -627,3 +620,14 @@ def test_estimate_gradients_quadratic_on_curved_surface():
     grad3_t = grad3 - normal[:, :, None] * along_normal
     err3 = np.linalg.norm(grad3_t - tangent, axis=1) / np.linalg.norm(tangent, axis=1)
     assert np.median(err3) < 0.02 and err3.max() < 0.1
+
+
+@pytest.mark.slow
+def test_lifted_sphere_spectrum_n20000_in_r256():
+    # Issue 2 acceptance: unit sphere, n = 20,000, lifted into R^256 by a random
+    # isometry; multiplicities 3, 5, 7; values within 3 % of 2 and 8 % of 6, 12.
+    from sksbi_manifold.datasets import make_lifted_manifold
+
+    X, _, _ = make_lifted_manifold("sphere", 20000, ambient_dim=256, random_state=0)
+    values, _ = spectrum(X.astype(np.float32), 0.15, 15)
+    assert_groups(values[1:16], [3, 5, 7], [2.0, 6.0, 12.0], [0.03, 0.08, 0.08])
