@@ -1,0 +1,25 @@
+"""Intrinsic dimension estimators (paper Section 3, ALGORITHMS.md 2).
+
+- :class:`DoublingDimension`: local ``log2(N_2R / N_R)``, global KDE-mode vote.
+- :class:`CorrelationDimension`: slope of ``log C(R)`` against ``log R``.
+- :class:`EigengapDimension`: largest normalised gap of the local covariance
+  spectrum at the kernel scale.
+- :func:`kde_mode`, :func:`local_dimension_summary`: the shared vote and the
+  per-point summary (histogram, KDE) that reports plot.
+"""
+
+from ._base import UndefinedDimensionWarning
+from ._correlation import CorrelationDimension
+from ._doubling import DoublingDimension
+from ._eigengap import EigengapDimension
+from ._summary import kde_bandwidth, kde_mode, local_dimension_summary
+
+__all__ = [
+    "CorrelationDimension",
+    "DoublingDimension",
+    "EigengapDimension",
+    "UndefinedDimensionWarning",
+    "kde_bandwidth",
+    "kde_mode",
+    "local_dimension_summary",
+]

@@ -1,0 +1,87 @@
+"""Shared plumbing of the dimension estimators (validation, output, warnings)."""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    check_is_fitted,
+    validate_data,
+)
+
+from .._validation import check_not_constant
+
+# Warn when more than this share of the points has an undefined local estimate.
+UNDEFINED_WARN_FRACTION = 0.1
+
+SCAN_CONSTRAINTS = {
+    "n_radii": [Interval(Integral, 2, None, closed="left")],
+    "min_neighbors": [Interval(Integral, 1, None, closed="left")],
+    "max_fraction": [Interval(Real, 0, 1, closed="right")],
+    "plateau_width": [Interval(Real, 0, None, closed="left")],
+    "plateau_tol": [Interval(Real, 0, None, closed="left")],
+    "sample_size": [Interval(Integral, 1, None, closed="left")],
+    "random_state": ["random_state"],
+    "n_jobs": [Integral, None],
+    "device": [str, None],
+}
+BANDWIDTH_CONSTRAINT = [
+    StrOptions({"silverman", "scott"}),
+    Interval(Real, 0, None, closed="neither"),
+]
+
+
+class UndefinedDimensionWarning(UserWarning):
+    """Many points have no neighbour at the scale used; their estimate is NaN."""
+
+
+class BaseDimension(TransformerMixin, BaseEstimator):
+    """Validation, feature names and tags common to the dimension estimators."""
+
+    def _validate_fit(self, X):
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=3)
+        check_not_constant(X, type(self).__name__)
+        return X
+
+    def _validate_new(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return X, X.astype(self._fit_X.dtype, copy=False)
+
+    def _warn_undefined(self, local, scale: str, where: str = "") -> int:
+        n_bad = int(np.count_nonzero(~np.isfinite(local)))
+        if local.size and n_bad > UNDEFINED_WARN_FRACTION * local.size:
+            warnings.warn(
+                f"{type(self).__name__}: {n_bad} of {local.size} points{where} "
+                f"have no neighbour within {scale}; their local dimension is "
+                "NaN. Use a larger scale or remove the isolated points.",
+                UndefinedDimensionWarning,
+                stacklevel=4,
+            )
+        return n_bad
+
+    def get_feature_names_out(self, input_features=None):
+        """Output feature name: ``["local_dimension"]``.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked against the names seen in ``fit``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+        """
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features)
+        return np.asarray(["local_dimension"], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

@@ -1,0 +1,335 @@
+"""Correlation dimension (Grassberger-Procaccia): slope of log C(R) on log R."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+from sklearn.base import _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import StrOptions
+
+from .._validation import check_radius_has_neighbors
+from ._base import SCAN_CONSTRAINTS, BaseDimension
+from ._doubling import user_radii
+from ._scan import (
+    doubling_grid,
+    eligible_radii,
+    neighbor_counts,
+    scan_bounds,
+    select_plateau,
+    window,
+)
+from ._summary import local_dimension_summary
+
+
+def _ols(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """Slope, intercept and correlation of the least-squares line."""
+    xc, yc = x - x.mean(), y - y.mean()
+    sxx, syy = float(xc @ xc), float(yc @ yc)
+    slope = float(xc @ yc) / sxx
+    r = float(xc @ yc) / np.sqrt(sxx * syy) if syy > 0 else 1.0
+    return slope, float(y.mean() - slope * x.mean()), r
+
+
+def octave_slopes(log_r, log_c, pos_r, pos_2r) -> np.ndarray:
+    """Least-squares slope of ``log C`` over each octave ``[R, 2R]`` of a grid."""
+    ok = np.isfinite(log_c)
+    slopes = np.full(len(pos_r), np.nan)
+    for j, (a, b) in enumerate(zip(pos_r, pos_2r)):
+        members = np.arange(a, b + 1)[ok[a : b + 1]]
+        if members.size >= 2:
+            slopes[j] = _ols(log_r[members], log_c[members])[0]
+    return slopes
+
+
+def neighbour_slopes(log_r, log_c) -> np.ndarray:
+    """Local slope of ``log C`` at each radius from it and its two neighbours."""
+    ok = np.isfinite(log_c)
+    slopes = np.full(log_r.shape, np.nan)
+    for j in np.flatnonzero(ok):
+        members = window(log_r, j, 0.0, ok)
+        if members.size >= 2:
+            slopes[j] = _ols(log_r[members], log_c[members])[0]
+    return slopes
+
+
+def row_slopes(counts: np.ndarray, log_radii: np.ndarray) -> np.ndarray:
+    """Per-row least-squares slope of ``log N_R(x)`` against ``log R``.
+
+    Radii with ``N_R(x) = 0`` are left out of that row's fit; rows with fewer
+    than two usable radii get NaN.
+    """
+    valid = counts > 0
+    w = valid.astype(np.float64)
+    y = np.log(np.where(valid, counts, 1).astype(np.float64))
+    n_valid = w.sum(axis=1)
+    sx, sxx = w @ log_radii, w @ log_radii**2
+    sy, sxy = y.sum(axis=1), y @ log_radii
+    den = n_valid * sxx - sx**2
+    out = np.full(counts.shape[0], np.nan)
+    ok = (n_valid >= 2) & (den > 1e-12 * np.maximum(n_valid * sxx, 1e-300))
+    out[ok] = (n_valid[ok] * sxy[ok] - sx[ok] * sy[ok]) / den[ok]
+    return out
+
+
+class CorrelationDimension(BaseDimension):
+    """Global intrinsic dimension from the growth of the correlation integral.
+
+    With ``C(R)`` the mean number of other points within distance ``R`` of a
+    data point, ``log C(R) ~ d log R + const`` on the scaling range, and the
+    estimate is the least-squares slope over that range (Grassberger and
+    Procaccia; paper Section 3, Figure 2a; ALGORITHMS.md 2.2). ``transform``
+    gives per-row slopes of ``log N_R(x)``.
+
+    All counts of a fit come from ONE pass of the distance engine.
+
+    Parameters
+    ----------
+    radii : "auto" or array-like of float, default="auto"
+        Radii of the fit. An array (at least two distinct radii) is used as the
+        scaling range, as in the paper (e.g. 8 to 18). ``"auto"`` uses the
+        scan of :class:`DoublingDimension` on the mean counts:
+
+        1. count radii ``lo * 2**(j/m)`` from ``lo`` (median distance to the
+           ``min_neighbors``-th neighbour) to ``hi`` (median radius of a ball
+           holding ``max_fraction`` of the data), ``m`` per octave;
+        2. for each grid radius ``R`` whose double is counted, the slope
+           ``s(R)`` of ``log C`` over the octave ``[R, 2R]`` (least squares);
+        3. plateau rule: the flatness at ``R`` is the mean of
+           ``|d log s / d log R|`` over grid steps within ``plateau_width / 2``
+           octaves (at least one step each side); radii with median neighbour
+           count below ``min_neighbors`` and the two ends of the grid are not
+           chosen; the LARGEST radius whose flatness is within ``plateau_tol``
+           of the smallest one is chosen, and its octave is the fit range.
+
+        Small radii measure ambient noise (slopes climb towards the ambient
+        dimension), large radii saturation and curvature; the flattest stretch
+        between them is the scaling range. The whole curve is kept
+        (``log_radii_``, ``log_correlation_``; ``radii_``,
+        ``dimension_by_radius_``).
+    n_radii : int, default=16
+        Largest number of count radii of the automatic grid.
+    min_neighbors : int, default=10
+        Radii whose median ``N_R`` is below this do not start the fit range;
+        also sets the low end of the automatic grid.
+    max_fraction : float in (0, 1], default=0.2
+        The largest automatic radius holds about this fraction of the data.
+    plateau_width : float, default=0.5
+        Width (octaves) of the flatness window.
+    plateau_tol : float, default=0.02
+        Flatness tolerance within which larger radii are preferred.
+    sample_size : int, default=1000
+        Rows sampled to set the automatic grid.
+    random_state : int, RandomState instance or None, default=None
+        Seed of those samples (only used with ``radii="auto"``).
+    n_jobs : int, default=None
+        Parallel row blocks of the distance engine.
+    device : str, default=None
+        Torch device of the distance engine, if torch is installed.
+
+    Attributes
+    ----------
+    dimension_ : float
+        Slope of ``log C(R)`` against ``log R`` over ``fit_radii_``.
+    intercept_ : float
+        Intercept of that line.
+    rvalue_ : float
+        Correlation coefficient of the fit.
+    fit_radii_ : ndarray
+        Radii of the fit (the scaling range).
+    fit_range_ : tuple of float
+        ``(min, max)`` of ``fit_radii_``.
+    count_radii_ : ndarray of shape (n_count_radii,)
+        All radii counted.
+    log_radii_ : ndarray of shape (n_count_radii,)
+        ``log(count_radii_)``.
+    log_correlation_ : ndarray of shape (n_count_radii,)
+        ``log C(R)`` (NaN where ``C(R) = 0``); plot against ``log_radii_``.
+    radii_ : ndarray of shape (n_radii,)
+        Scan radii: with ``"auto"`` the grid radii ``R`` (octave starts), with
+        user radii the radii themselves.
+    dimension_by_radius_ : ndarray of shape (n_radii,)
+        With ``"auto"`` the slope over ``[R, 2R]``; with user radii the slope
+        between neighbouring radii. NaN where undefined.
+    flatness_ : ndarray of shape (n_radii,)
+        Plateau criterion (NaN where undefined and with user radii).
+    median_neighbors_ : ndarray of shape (n_radii,)
+        Median ``N_R`` at ``radii_``.
+    local_dimension_ : ndarray of shape (n_samples,)
+        Per-row slopes of ``log N_R(x)`` over ``fit_radii_``.
+    summary_ : Bunch
+        :func:`local_dimension_summary` of ``local_dimension_``.
+    n_undefined_ : int
+        Rows with fewer than two fit radii holding a neighbour (NaN slope).
+    counts_ : ndarray of shape (n_samples, n_count_radii)
+        Self-excluded neighbour counts at ``count_radii_``.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str, defined when X has string feature names
+
+    See Also
+    --------
+    DoublingDimension : local ``log2(N_2R / N_R)``.
+
+    Examples
+    --------
+    >>> from sksbi_manifold.datasets import make_lifted_manifold
+    >>> from sksbi_manifold.dimension import CorrelationDimension
+    >>> X, _, _ = make_lifted_manifold("torus", 2000, ambient_dim=20, random_state=0)
+    >>> est = CorrelationDimension(random_state=0).fit(X)
+    >>> round(est.dimension_)
+    2
+    >>> est.transform(X[:3]).shape
+    (3, 1)
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "radii": [StrOptions({"auto"}), "array-like"],
+        **SCAN_CONSTRAINTS,
+    }
+
+    def __init__(
+        self,
+        radii="auto",
+        *,
+        n_radii=16,
+        min_neighbors=10,
+        max_fraction=0.2,
+        plateau_width=0.5,
+        plateau_tol=0.02,
+        sample_size=1000,
+        random_state=None,
+        n_jobs=None,
+        device=None,
+    ):
+        self.radii = radii
+        self.n_radii = n_radii
+        self.min_neighbors = min_neighbors
+        self.max_fraction = max_fraction
+        self.plateau_width = plateau_width
+        self.plateau_tol = plateau_tol
+        self.sample_size = sample_size
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.device = device
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Count neighbours at every radius and fit the scaling law.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data, at least 3 rows.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : CorrelationDimension
+        """
+        X = self._validate_fit(X)
+        auto = isinstance(self.radii, str)
+        if auto:
+            lo, hi = scan_bounds(
+                X,
+                min_neighbors=self.min_neighbors,
+                max_fraction=self.max_fraction,
+                sample_size=self.sample_size,
+                random_state=check_random_state(self.random_state),
+                n_jobs=self.n_jobs,
+            )
+            radii, edges, pos_r, pos_2r = doubling_grid(lo, hi, self.n_radii)
+        else:
+            edges = user_radii(self.radii, "radii")
+            if edges.size < 2:
+                raise ValueError(
+                    "CorrelationDimension needs at least two distinct radii to fit "
+                    f"a slope, got radii={self.radii!r}. Pass a range of radii or "
+                    "radii='auto'."
+                )
+        counts = neighbor_counts(X, edges, n_jobs=self.n_jobs, device=self.device)
+        if not auto:
+            check_radius_has_neighbors(
+                counts[:, -1], edges[-1], "radii", "CorrelationDimension"
+            )
+        mean_counts = counts.mean(axis=0)
+        log_e = np.log(edges)
+        with np.errstate(divide="ignore"):
+            log_c = np.where(mean_counts > 0, np.log(mean_counts), np.nan)
+        ok = np.isfinite(log_c)
+        if auto:
+            slopes = octave_slopes(log_e, log_c, pos_r, pos_2r)
+            median = np.median(counts[:, pos_r], axis=0)
+            eligible = eligible_radii(median, self.min_neighbors)
+            index, flatness = select_plateau(
+                radii, slopes, eligible, width=self.plateau_width, tol=self.plateau_tol
+            )
+            if index is None:  # tiny data: no plateau seen from both sides
+                usable = np.flatnonzero(np.isfinite(slopes) & (slopes > 0))
+                index = int(usable[-1]) if usable.size else radii.size - 1
+            fit = np.arange(pos_r[index], pos_2r[index] + 1)
+            fit = fit[ok[fit]]
+        else:
+            radii, median = edges, np.median(counts, axis=0)
+            slopes = neighbour_slopes(log_e, log_c)
+            flatness = np.full(radii.shape, np.nan)
+            fit = np.flatnonzero(ok)
+        if fit.size < 2:
+            raise ValueError(
+                "CorrelationDimension: fewer than two radii have neighbours; "
+                "increase radii (or use radii='auto')."
+            )
+        self.dimension_, self.intercept_, self.rvalue_ = _ols(log_e[fit], log_c[fit])
+        self._fit_X = X
+        self.counts_ = counts
+        self.count_radii_ = edges
+        self.log_radii_ = log_e
+        self.log_correlation_ = log_c
+        self.radii_ = radii
+        self.dimension_by_radius_ = slopes
+        self.flatness_ = flatness
+        self.median_neighbors_ = median
+        self.fit_radii_ = edges[fit]
+        self.fit_range_ = (float(edges[fit[0]]), float(edges[fit[-1]]))
+        self.local_dimension_ = row_slopes(counts[:, fit], log_e[fit]).astype(X.dtype)
+        self.summary_ = local_dimension_summary(self.local_dimension_)
+        self.n_undefined_ = self._warn_undefined(
+            self.local_dimension_, f"radius {self.fit_radii_[-2]:.4g}"
+        )
+        return self
+
+    def transform(self, X):
+        """Per-row slopes of ``log N_R(x)`` over ``fit_radii_`` (fitted points).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        local_dimension : ndarray of shape (n_samples, 1)
+            NaN for rows with fewer than two fit radii holding a fitted point.
+        """
+        X, Xc = self._validate_new(X)
+        counts = neighbor_counts(
+            Xc, self.fit_radii_, self._fit_X, n_jobs=self.n_jobs, device=self.device
+        )
+        local = row_slopes(counts, np.log(self.fit_radii_))
+        self._warn_undefined(local, f"radius {self.fit_radii_[-2]:.4g}", " of X")
+        return local.astype(X.dtype)[:, None]
+
+    def fit_transform(self, X, y=None):
+        """Fit and return ``local_dimension_`` as a column (one distance pass).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        local_dimension : ndarray of shape (n_samples, 1)
+        """
+        return self.fit(X).local_dimension_[:, None].copy()

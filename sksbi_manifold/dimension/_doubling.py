@@ -1,0 +1,348 @@
+"""Doubling (Assouad) dimension: d(x) = log2(N_2R(x) / N_R(x))."""
+
+from __future__ import annotations
+
+from numbers import Real
+from typing import ClassVar
+
+import numpy as np
+from scipy.stats import trim_mean
+from sklearn.base import _fit_context
+from sklearn.utils import Bunch, check_random_state
+from sklearn.utils._param_validation import StrOptions
+
+from .._validation import check_radius_has_neighbors
+from ._base import BANDWIDTH_CONSTRAINT, SCAN_CONSTRAINTS, BaseDimension
+from ._scan import (
+    doubling_estimates,
+    doubling_grid,
+    eligible_radii,
+    neighbor_counts,
+    scan_bounds,
+    select_plateau,
+)
+from ._summary import kde_mode, local_dimension_summary
+
+
+def user_radii(radius, name: str) -> np.ndarray:
+    """Sorted distinct positive finite radii from a float or an array."""
+    radii = np.unique(np.atleast_1d(np.asarray(radius, dtype=np.float64)))
+    if radii.ndim != 1 or radii.size == 0 or not np.all(np.isfinite(radii)):
+        raise ValueError(f"{name} must be finite, got {radius!r}.")
+    if radii[0] <= 0:
+        raise ValueError(f"{name} must be positive, got {radius!r}.")
+    return radii
+
+
+def interquartile_mean(values) -> float:
+    """Mean of the finite values between their quartiles (NaN if none)."""
+    x = np.asarray(values, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    return float(trim_mean(x, 0.25)) if x.size else float("nan")
+
+
+def doubling_scan(
+    counts, radii, pos_r, pos_2r, *, min_neighbors, width, tol, bandwidth
+):
+    """Doubling estimates at every radius and the plateau choice.
+
+    The plateau rule reads the interquartile mean of the local estimates at
+    each radius: unlike the KDE mode it varies smoothly with the radius when
+    the counts are small and discrete.
+
+    Returns a Bunch with ``local`` (n, K), ``mode`` (K,) (KDE mode per
+    radius), ``center`` (K,) (interquartile mean per radius),
+    ``median_neighbors`` (K,), ``flatness`` (K,) and ``index`` (the chosen
+    radius; for one radius always 0).
+    """
+    n_r, n_2r = counts[:, pos_r], counts[:, pos_2r]
+    local = doubling_estimates(n_r, n_2r)
+    mode = np.array([kde_mode(col, bandwidth=bandwidth) for col in local.T])
+    center = np.array([interquartile_mean(col) for col in local.T])
+    median = np.median(n_r, axis=0)
+    eligible = eligible_radii(median, min_neighbors)
+    index, flatness = select_plateau(radii, center, eligible, width=width, tol=tol)
+    if index is None:
+        usable = np.flatnonzero(eligible & np.isfinite(center))
+        index = int(usable.max()) if usable.size else int(np.argmax(median))
+    return Bunch(
+        local=local,
+        mode=mode,
+        center=center,
+        median_neighbors=median,
+        flatness=flatness,
+        index=index,
+    )
+
+
+class DoublingDimension(BaseDimension):
+    """Local and global intrinsic dimension from the doubling of ball counts.
+
+    With ``N_R(x)`` the number of other data points within distance ``R`` of
+    ``x``, a ``d``-dimensional manifold has ``N_2R(x) / N_R(x) ~ 2^d``, so the
+    local estimate is ``d_R(x) = log2(N_2R(x) / N_R(x))`` (Assouad; paper
+    Section 3 and Appendix Figure 1; ALGORITHMS.md 2.1). It is NaN where
+    ``N_R(x) = 0``. The global dimension is the mode of a Gaussian KDE of the
+    local estimates (the paper's smoothed-histogram majority vote).
+
+    Every count of a fit comes from ONE pass of the distance engine over all
+    pairs, at all radii ``R`` and ``2 R`` of the scan at once.
+
+    Parameters
+    ----------
+    radius : "auto", float or array-like of float, default="auto"
+        Scale ``R``. A float fixes it. An array is a radius grid: the estimate
+        is computed at every radius and the plateau rule below picks
+        ``radius_`` among them. ``"auto"`` builds the grid from the data:
+
+        1. ``lo`` = median distance to the ``min_neighbors``-th neighbour,
+           ``hi`` = median radius of a ball holding ``max_fraction`` of the data
+           (from random subsets, see ``sample_size``);
+        2. count radii ``lo * 2**(j/m)`` up to ``hi`` with ``m`` radii per octave
+           (at most ``n_radii`` radii, ``1 <= m <= 8``); the grid radii ``R``
+           are those whose double is also counted;
+        3. at each ``R`` the local estimates are summarised by their
+           interquartile mean ``D(R)`` (smooth in ``R``, unlike the KDE mode);
+        4. plateau rule: the flatness at ``R`` is the mean of
+           ``|d log D / d log R|`` over grid steps within ``plateau_width / 2``
+           octaves of ``R`` (at least one step each side); radii whose median
+           neighbour count is below ``min_neighbors`` are discarded; among the
+           rest, the LARGEST radius whose flatness is within ``plateau_tol`` of
+           the smallest one is chosen.
+
+        With isotropic ambient noise the small radii measure the noise (the
+        estimate climbs towards the ambient dimension) and large radii measure
+        curvature, boundaries and saturation (it falls); the flattest stretch in
+        between is the manifold scale. The whole curve is kept in
+        ``radii_`` / ``dimension_by_radius_`` (Appendix Figure 1).
+    n_radii : int, default=16
+        Largest number of count radii of the automatic grid.
+    min_neighbors : int, default=10
+        Radii whose median ``N_R`` is below this are not chosen; also sets the
+        low end of the automatic grid.
+    max_fraction : float in (0, 1], default=0.2
+        The largest automatic count radius (``2 R`` at the top of the grid)
+        holds about this fraction of the data around a typical point.
+    plateau_width : float, default=0.5
+        Width (octaves of ``R``) of the window of the flatness measure.
+    plateau_tol : float, default=0.02
+        Flatness tolerance within which larger radii are preferred.
+    bandwidth : {"silverman", "scott"} or float, default="silverman"
+        KDE bandwidth of the vote (see :func:`kde_bandwidth`).
+    sample_size : int, default=1000
+        Rows sampled to set the automatic grid (median neighbour distances).
+    random_state : int, RandomState instance or None, default=None
+        Seed of those samples (only used with ``radius="auto"``).
+    n_jobs : int, default=None
+        Parallel row blocks of the distance engine.
+    device : str, default=None
+        Torch device of the distance engine (``"cuda"``), if torch is installed.
+
+    Attributes
+    ----------
+    radius_ : float
+        Scale ``R`` of ``local_dimension_`` and ``transform``.
+    radii_ : ndarray of shape (n_radii,)
+        Grid radii ``R`` (one entry for a fixed radius).
+    dimension_by_radius_ : ndarray of shape (n_radii,)
+        Global estimate (KDE mode) at each grid radius.
+    center_by_radius_ : ndarray of shape (n_radii,)
+        Interquartile mean of the local estimates at each grid radius (the
+        curve read by the plateau rule).
+    local_dimension_by_radius_ : ndarray of shape (n_samples, n_radii)
+        Local estimates at every grid radius (NaN where ``N_R = 0``).
+    median_neighbors_ : ndarray of shape (n_radii,)
+        Median ``N_R`` at each grid radius.
+    flatness_ : ndarray of shape (n_radii,)
+        Plateau criterion at each grid radius (NaN where undefined).
+    local_dimension_ : ndarray of shape (n_samples,)
+        Local estimates at ``radius_``.
+    dimension_ : float
+        KDE mode of ``local_dimension_``.
+    dimension_mean_, dimension_median_ : float
+        Mean and median of the finite local estimates.
+    dimension_vote_ : int
+        Plain vote: most frequent rounded local estimate.
+    summary_ : Bunch
+        :func:`local_dimension_summary` of ``local_dimension_`` (histogram and
+        KDE for plots).
+    n_undefined_ : int
+        Points with no neighbour within ``radius_`` (NaN estimate).
+    counts_ : ndarray of shape (n_samples, n_count_radii)
+        Self-excluded neighbour counts at ``count_radii_``.
+    count_radii_ : ndarray of shape (n_count_radii,)
+        All radii counted (every ``R`` and ``2 R``).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str, defined when X has string feature names
+
+    See Also
+    --------
+    CorrelationDimension : global slope of log C(R) against log R.
+    EigengapDimension : local PCA eigengap.
+
+    Notes
+    -----
+    Counts exclude the point itself (``N_R(x) = |{y : d(x, y) <= R}| - 1``).
+    ``transform`` counts fitted points around new rows; a new row identical to
+    a fitted row is treated as that point (its copy is not counted), so
+    ``transform(X_fit)`` equals ``local_dimension_``.
+
+    Examples
+    --------
+    >>> from sksbi_manifold.datasets import make_lifted_manifold
+    >>> from sksbi_manifold.dimension import DoublingDimension
+    >>> X, _, _ = make_lifted_manifold("sphere", 2000, ambient_dim=20, random_state=0)
+    >>> est = DoublingDimension(random_state=0).fit(X)
+    >>> round(est.dimension_)
+    2
+    >>> est.transform(X[:5]).shape
+    (5, 1)
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "radius": [StrOptions({"auto"}), Real, "array-like"],
+        "bandwidth": BANDWIDTH_CONSTRAINT,
+        **SCAN_CONSTRAINTS,
+    }
+
+    def __init__(
+        self,
+        radius="auto",
+        *,
+        n_radii=16,
+        min_neighbors=10,
+        max_fraction=0.2,
+        plateau_width=0.5,
+        plateau_tol=0.02,
+        bandwidth="silverman",
+        sample_size=1000,
+        random_state=None,
+        n_jobs=None,
+        device=None,
+    ):
+        self.radius = radius
+        self.n_radii = n_radii
+        self.min_neighbors = min_neighbors
+        self.max_fraction = max_fraction
+        self.plateau_width = plateau_width
+        self.plateau_tol = plateau_tol
+        self.bandwidth = bandwidth
+        self.sample_size = sample_size
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.device = device
+
+    def _grid(self, X):
+        if isinstance(self.radius, str):
+            lo, hi = scan_bounds(
+                X,
+                min_neighbors=self.min_neighbors,
+                max_fraction=self.max_fraction,
+                sample_size=self.sample_size,
+                random_state=check_random_state(self.random_state),
+                n_jobs=self.n_jobs,
+            )
+            return doubling_grid(lo, hi, self.n_radii)
+        radii = user_radii(self.radius, "radius")
+        edges = np.unique(np.r_[radii, 2.0 * radii])
+        return (
+            radii,
+            edges,
+            np.searchsorted(edges, radii),
+            np.searchsorted(edges, 2.0 * radii),
+        )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Count neighbours at every radius and estimate the dimension.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data, at least 3 rows.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : DoublingDimension
+        """
+        X = self._validate_fit(X)
+        radii, edges, pos_r, pos_2r = self._grid(X)
+        counts = neighbor_counts(X, edges, n_jobs=self.n_jobs, device=self.device)
+        if not isinstance(self.radius, str):
+            # a fixed radius (or every radius of a grid) without any neighbour
+            check_radius_has_neighbors(
+                counts[:, pos_r[-1]], radii[-1], "radius", "DoublingDimension"
+            )
+        scan = doubling_scan(
+            counts,
+            radii,
+            pos_r,
+            pos_2r,
+            min_neighbors=self.min_neighbors,
+            width=self.plateau_width,
+            tol=self.plateau_tol,
+            bandwidth=self.bandwidth,
+        )
+        self._fit_X = X
+        self.counts_ = counts
+        self.count_radii_ = edges
+        self.radii_ = radii
+        self.dimension_by_radius_ = scan.mode
+        self.center_by_radius_ = scan.center
+        self.local_dimension_by_radius_ = scan.local
+        self.median_neighbors_ = scan.median_neighbors
+        self.flatness_ = scan.flatness
+        self.radius_ = float(radii[scan.index])
+        self._outer_radius = float(edges[pos_2r[scan.index]])  # 2 * radius_
+        self.local_dimension_ = scan.local[:, scan.index].astype(X.dtype)
+        summary = local_dimension_summary(
+            self.local_dimension_, bandwidth=self.bandwidth
+        )
+        self.summary_ = summary
+        self.dimension_ = summary.mode
+        self.dimension_mean_ = summary.mean
+        self.dimension_median_ = summary.median
+        self.dimension_vote_ = summary.vote
+        self.n_undefined_ = self._warn_undefined(
+            self.local_dimension_, f"radius_={self.radius_:.4g}"
+        )
+        return self
+
+    def transform(self, X):
+        """Local doubling dimension of new rows against the fitted data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        local_dimension : ndarray of shape (n_samples, 1)
+            ``log2(N_2R / N_R)`` at ``radius_`` counting fitted points; NaN
+            where no fitted point lies within ``radius_``.
+        """
+        X, Xc = self._validate_new(X)
+        radii = [self.radius_, self._outer_radius]
+        counts = neighbor_counts(
+            Xc, radii, self._fit_X, n_jobs=self.n_jobs, device=self.device
+        )
+        local = doubling_estimates(counts[:, 0], counts[:, 1])
+        self._warn_undefined(local, f"radius_={self.radius_:.4g}", " of X")
+        return local.astype(X.dtype)[:, None]
+
+    def fit_transform(self, X, y=None):
+        """Fit and return ``local_dimension_`` as a column (one distance pass).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        local_dimension : ndarray of shape (n_samples, 1)
+        """
+        return self.fit(X).local_dimension_[:, None].copy()

@@ -1,0 +1,702 @@
+"""Diffusion Maps with the kernel width chosen by geometric consistency.
+
+Paper Section 3 and Appendix A.4-A.5 (ALGORITHMS.md 1.2-1.6, 4). The
+Laplace-Beltrami approximation, the eigenpairs and the dual metric all come
+from the private geometry layer; this module wires them into a scikit-learn
+transformer.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from numbers import Integral, Real
+from typing import ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._consistency import (
+    geometric_consistency,
+    out_of_sample_distortion,
+    resolve_dims,
+    symmetric_distance_graph,
+)
+from ._geometry import distances
+from ._geometry.eigen import laplacian_eigenpairs
+from ._geometry.kernels import gaussian_affinity, threshold_graph
+from ._geometry.laplacian import connected_components_count, renormalized_laplacian
+from ._geometry.metric import riemannian_metric
+from ._validation import check_not_constant
+
+__all__ = [
+    "DiffusionMapsGC",
+    "DisconnectedGraphWarning",
+    "OutOfSampleWarning",
+    "riemannian_metric",
+]
+
+_DEFAULT_INTRINSIC_DIM = 2
+# |mu_k| below this is treated as this value in the Nystrom division by mu_k.
+_MU_FLOOR = 1e-12
+
+
+class DisconnectedGraphWarning(UserWarning):
+    """The kernel graph has several connected components."""
+
+
+class OutOfSampleWarning(UserWarning):
+    """Rows given to ``transform`` had no training point within the cutoff."""
+
+
+def _default_intrinsic_dim(X, n_jobs, random_state) -> int:
+    """Doubling-dimension estimate if that estimator is available, else 2."""
+    try:
+        from .dimension import DoublingDimension
+    except ImportError:
+        return _DEFAULT_INTRINSIC_DIM
+    est = DoublingDimension()
+    own = est.get_params()
+    est.set_params(
+        **{
+            k: v
+            for k, v in (("n_jobs", n_jobs), ("random_state", random_state))
+            if k in own
+        }
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dim = float(getattr(est.fit(X), "dimension_", np.nan))
+    except ValueError:  # e.g. too few points for any neighbour scale
+        return _DEFAULT_INTRINSIC_DIM
+    if not np.isfinite(dim) or dim < 1:
+        return _DEFAULT_INTRINSIC_DIM
+    return round(float(dim))
+
+
+def _time_scale(mu: np.ndarray, t: float) -> np.ndarray:
+    """``mu**t`` (sign-preserving for non-integer ``t``; 1 for ``t = 0``)."""
+    if t == 0:
+        return np.ones_like(mu)
+    return np.sign(mu) * np.abs(mu) ** t
+
+
+def _dense_distance_graph(D: np.ndarray) -> sp.csr_matrix:
+    """A dense distance matrix as a CSR graph storing every entry (zeros too)."""
+    n, m = D.shape
+    indptr = np.arange(0, n * m + 1, m, dtype=np.int64)
+    indices = np.tile(np.arange(m, dtype=np.int64), n)
+    return sp.csr_matrix((D.ravel().astype(np.float64), indices, indptr), shape=(n, m))
+
+
+def _as_distance_graph(X, what: str) -> sp.csr_matrix:
+    """Validated precomputed distances as a CSR graph (dense: all pairs)."""
+    graph = sp.csr_matrix(X, dtype=np.float64) if sp.issparse(X) else None
+    if graph is None:
+        graph = _dense_distance_graph(np.asarray(X, dtype=np.float64))
+    else:
+        graph.sort_indices()
+    if graph.nnz and graph.data.min() < 0:
+        raise ValueError(
+            f"Negative values in data passed to {what}: metric='precomputed' "
+            "expects non-negative distances."
+        )
+    return graph
+
+
+class DiffusionMapsGC(TransformerMixin, BaseEstimator):
+    """Diffusion Maps with the kernel width chosen by geometric consistency.
+
+    Builds the Gaussian affinity ``W_ij = exp(-d_ij**2 / epsilon**2)`` on the
+    pairs within ``radius = radius_ratio * epsilon`` (self-loops kept), the
+    ``alpha``-renormalised graph Laplacian ``L = (4/epsilon**2)(P - I)`` (for
+    ``alpha=1`` an estimate of the Laplace-Beltrami operator independent of the
+    sampling density), and returns its ``n_components`` lowest non-trivial
+    eigenvectors. With ``epsilon="gc"`` the width minimises the geometric
+    consistency distortion of Perrault-Joncas & Meila: the Laplacian must
+    reproduce, through the dual metric, the identity metric of local PCA
+    coordinates (ALGORITHMS.md 4.1).
+
+    Parameters
+    ----------
+    n_components : int, default=20
+        Number of non-trivial eigenvectors (the paper uses 20).
+    epsilon : "gc" or float, default="gc"
+        Kernel width, or ``"gc"`` to select it by geometric consistency over
+        ``gc_radii``.
+    radius_ratio : float, default=3.0
+        Cutoff radius over ``epsilon`` (weight ``exp(-9)`` at the cutoff).
+    alpha : float, default=1.0
+        Density renormalisation exponent: 1 removes the sampling density
+        (Laplace-Beltrami), 0 gives the random-walk Laplacian.
+    diffusion_time : float, default=0
+        Scale eigenvector ``k`` by ``mu_k**t``, ``mu_k = 1 - epsilon**2
+        lambda_k / 4`` the Markov eigenvalue. 0 returns the raw eigenvectors (as
+        the paper does).
+    intrinsic_dim : int, list of int or None, default=None
+        Dimension(s) ``d`` used by the consistency search (and by
+        :meth:`score`). With several, the search minimises the mean distortion
+        over them. ``None``: the global doubling dimension of ``X`` when
+        ``sksbi_manifold.dimension.DoublingDimension`` is available, else 2;
+        clipped to ``n_features``.
+    gc_radii : array-like of float or None, default=None
+        Candidate radii for ``epsilon="gc"``. ``None``: 20 radii log-spaced
+        from the median 5-NN to the median 200-NN distance, extended upwards
+        (once, by 5 steps) if the minimum sits at the upper end; a minimum at an
+        end of the grid raises a ``BoundaryWarning``. With
+        ``metric="precomputed"`` the default grid ends at half the graph's
+        extent, because the local PCA of a point needs the distances between
+        its neighbours.
+    gc_sample_size : int, default=200
+        Random points at which the distortion is evaluated.
+    gc_selection : {"argmin", "argmin_plus"}, default="argmin"
+        ``"argmin_plus"`` takes the largest grid radius above the minimiser
+        whose distortion (and that of every radius in between) stays within
+        ``gc_tol`` of the minimum (the paper's "slightly above").
+    gc_tol : float, default=0.05
+        Relative tolerance of ``"argmin_plus"``.
+    eigen_solver : {"auto", "dense", "arpack", "lobpcg"}, default="auto"
+        Solver of the symmetric eigenproblem; "auto" follows the geometry
+        layer's rule (dense ``eigh`` for ``n <= 2000``, else ARPACK, which falls
+        back to LOBPCG if it does not converge). ARPACK is usually the fastest
+        choice from a few hundred points on.
+    eigen_tol : "auto" or float, default="auto"
+        Solver tolerance ("auto": ARPACK machine precision, LOBPCG 1e-8).
+    metric : {"euclidean", "precomputed"}, default="euclidean"
+        With "precomputed", ``X`` is a distance graph: a sparse matrix of
+        shape (n, n) storing the distances of (at least) every pair within
+        ``radius`` -- e.g. ``radius_neighbors_graph(X, r, mode="distance")``
+        or ``KNeighborsTransformer(mode="distance")`` output -- or a dense
+        distance matrix. Pairs stored in one direction only are used in both;
+        pairs not stored are treated as far apart. ``transform`` then takes
+        the graph of new rows against the training rows (shape (m, n)).
+    n_jobs : int, default=None
+        Parallel distance blocks and local PCA chunks; results do not depend
+        on it.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the consistency sample, the default radius grid and the
+        iterative eigensolvers.
+    device : str, default=None
+        Torch device (e.g. "cuda") for the distance computations.
+    verbose : int, default=0
+        Print timings of the stages when positive.
+
+    Attributes
+    ----------
+    embedding_ : ndarray of shape (n_samples, n_components)
+        Diffusion coordinates of the training rows (unit-norm eigenvectors
+        ``phi_1..phi_m`` scaled by ``mu**diffusion_time``), dtype of ``X``.
+    eigenvalues_ : ndarray of shape (n_components,)
+        Positive eigenvalues ``lambda_1 <= ... <= lambda_m`` of ``-L``; the
+        trivial ``lambda_0 = 0`` is dropped. They approximate the spectrum of
+        ``-Delta_M`` (Appendix Figure 3: one zero eigenvalue and a slowly
+        increasing spectrum mean a connected, smooth manifold).
+    epsilon_ : float
+        Kernel width used.
+    radius_ : float
+        Cutoff ``radius_ratio * epsilon_``.
+    affinity_ : scipy.sparse.csr_matrix of shape (n_samples, n_samples)
+        Affinity ``W`` (with self-loops).
+    laplacian_ : scipy.sparse.csr_matrix of shape (n_samples, n_samples)
+        Scaled Laplacian ``L = (4/epsilon**2)(P - I)`` (reference sign, spectrum
+        <= 0), as needed by :func:`riemannian_metric`.
+    laplacian_weights_ : ndarray of shape (n_samples,)
+        Degrees ``q~`` of the renormalised affinity.
+    degrees_ : ndarray of shape (n_samples,)
+        Degrees ``q`` of ``W`` (used by the Nystrom extension).
+    intrinsic_dim_ : ndarray of int or None
+        Dimension(s) used by the consistency search and :meth:`score`; None
+        when ``epsilon`` is a number and ``intrinsic_dim=None`` (``score``
+        then estimates it from the training data).
+    gc_radii_ : ndarray of shape (n_radii,) or None
+        Radii searched (None when ``epsilon`` is a number).
+    gc_loss_ : ndarray of shape (n_radii,) or None
+        Distortion curve (mean over ``intrinsic_dim_``) that was minimised.
+    gc_distortions_ : ndarray of shape (n_dims, n_radii) or None
+        Distortion per dimension (not comparable across dimensions).
+    n_connected_components_ : int
+        Connected components of the affinity graph (1 expected).
+    n_features_in_ : int
+        Number of features (training rows for ``metric="precomputed"``).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features, when ``X`` has string column names.
+
+    See Also
+    --------
+    riemannian_metric : Dual metric of an embedding from ``laplacian_``.
+    sklearn.manifold.SpectralEmbedding : Laplacian eigenmaps without bandwidth
+        selection or out-of-sample extension.
+
+    Notes
+    -----
+    ``transform`` is the Nystrom extension with the training degrees
+    (ALGORITHMS.md 4.4): ``phi_k(x) = (1/mu_k) sum_j p_j phi_k(x_j)`` with
+    ``p_j`` proportional to ``K(x, x_j) / q_j**alpha``; on the training rows
+    it reproduces ``embedding_``. A row with no training point within
+    ``radius_`` gets the coordinates of its nearest training row and an
+    :class:`OutOfSampleWarning` says how many rows did.
+
+    A graph with several connected components raises a
+    :class:`DisconnectedGraphWarning`: each component adds a zero eigenvalue
+    and coordinates that only separate the components. Increase ``epsilon``,
+    or drop isolated points first (the outlier and degree filters of
+    ``DensityFlatteningSampler``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksbi_manifold.embedding import DiffusionMapsGC
+    >>> rng = np.random.RandomState(0)
+    >>> t = rng.uniform(0, 2 * np.pi, 400)
+    >>> X = np.c_[np.cos(t), np.sin(t), 0.01 * rng.randn(400)]
+    >>> dm = DiffusionMapsGC(n_components=4, epsilon=0.15, random_state=0)
+    >>> Y = dm.fit_transform(X)
+    >>> Y.shape
+    (400, 4)
+    >>> np.round(dm.eigenvalues_ / dm.eigenvalues_[0])  # circle: 1, 1, 4, 4
+    array([1., 1., 4., 4.])
+    >>> dm.n_connected_components_
+    1
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "epsilon": [StrOptions({"gc"}), Interval(Real, 0, None, closed="neither")],
+        "radius_ratio": [Interval(Real, 0, None, closed="neither")],
+        "alpha": [Interval(Real, 0, 1, closed="both")],
+        "diffusion_time": [Interval(Real, 0, None, closed="left")],
+        "intrinsic_dim": [
+            Interval(Integral, 1, None, closed="left"),
+            "array-like",
+            None,
+        ],
+        "gc_radii": ["array-like", None],
+        "gc_sample_size": [Interval(Integral, 1, None, closed="left")],
+        "gc_selection": [StrOptions({"argmin", "argmin_plus"})],
+        "gc_tol": [Interval(Real, 0, None, closed="left")],
+        "eigen_solver": [StrOptions({"auto", "dense", "arpack", "lobpcg"})],
+        "eigen_tol": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
+        "metric": [StrOptions({"euclidean", "precomputed"})],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "device": [str, None],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_components=20,
+        *,
+        epsilon="gc",
+        radius_ratio=3.0,
+        alpha=1.0,
+        diffusion_time=0,
+        intrinsic_dim=None,
+        gc_radii=None,
+        gc_sample_size=200,
+        gc_selection="argmin",
+        gc_tol=0.05,
+        eigen_solver="auto",
+        eigen_tol="auto",
+        metric="euclidean",
+        n_jobs=None,
+        random_state=None,
+        device=None,
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.epsilon = epsilon
+        self.radius_ratio = radius_ratio
+        self.alpha = alpha
+        self.diffusion_time = diffusion_time
+        self.intrinsic_dim = intrinsic_dim
+        self.gc_radii = gc_radii
+        self.gc_sample_size = gc_sample_size
+        self.gc_selection = gc_selection
+        self.gc_tol = gc_tol
+        self.eigen_solver = eigen_solver
+        self.eigen_tol = eigen_tol
+        self.metric = metric
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ #
+    # helpers
+    # ------------------------------------------------------------------ #
+    @property
+    def _precomputed(self) -> bool:
+        return self.metric == "precomputed"
+
+    def _log(self, msg: str) -> None:
+        if self.verbose:
+            print(f"[DiffusionMapsGC] {msg}")
+
+    def _validate(self, X, reset: bool):
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            accept_sparse=["csr", "csc", "coo"] if self._precomputed else False,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=3 if reset else 1,
+        )
+        if not self._precomputed:
+            return X, X.dtype
+        if reset and X.shape[0] != X.shape[1]:
+            raise ValueError(
+                "With metric='precomputed', X must be a square (n_samples, "
+                f"n_samples) distance graph, got shape {X.shape}."
+            )
+        return _as_distance_graph(X, type(self).__name__), X.dtype
+
+    def _resolve_intrinsic_dim(self, X) -> np.ndarray:
+        n_features = None if self._precomputed else X.shape[1]
+        if self.intrinsic_dim is not None:
+            return resolve_dims(self.intrinsic_dim, n_features)
+        if self._precomputed:
+            d = _DEFAULT_INTRINSIC_DIM
+        else:
+            d = _default_intrinsic_dim(X, self.n_jobs, self.random_state)
+        if n_features is not None:
+            d = min(d, n_features)
+        return resolve_dims(d)
+
+    # ------------------------------------------------------------------ #
+    # fit
+    # ------------------------------------------------------------------ #
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Compute the diffusion-maps embedding of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or (n_samples,
+            n_samples) distance graph if ``metric="precomputed"``
+            Training data.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : DiffusionMapsGC
+            Fitted estimator.
+        """
+        dense_input = not sp.issparse(X)
+        X, dtype = self._validate(X, reset=True)
+        who = type(self).__name__
+        if self._precomputed:
+            graph_full = symmetric_distance_graph(X)
+            data = graph_full
+        else:
+            check_not_constant(X, who)
+            data = X
+        rng = check_random_state(self.random_state)
+        searching = isinstance(self.epsilon, str)
+        # With a fixed width the dimension is only needed by ``score``: an
+        # estimate (intrinsic_dim=None) is then deferred to it.
+        dims = (
+            self._resolve_intrinsic_dim(X)
+            if searching or self.intrinsic_dim is not None
+            else None
+        )
+        metric = "precomputed" if self._precomputed else "euclidean"
+
+        graph = None
+        if searching:
+            tic = time.perf_counter()
+            gc, graph = geometric_consistency(
+                data,
+                self.gc_radii,
+                dims,
+                sample_size=self.gc_sample_size,
+                radius_ratio=self.radius_ratio,
+                alpha=self.alpha,
+                selection=self.gc_selection,
+                tol=self.gc_tol,
+                metric=metric,
+                random_state=rng,
+                n_jobs=self.n_jobs,
+                device=self.device,
+                return_graph=True,
+            )
+            epsilon = gc.epsilon
+            self.gc_radii_ = gc.radii
+            self.gc_loss_ = gc.loss
+            self.gc_distortions_ = gc.distortions
+            self._log(
+                f"geometric consistency over {gc.radii.size} radii: "
+                f"epsilon={epsilon:.4g} ({time.perf_counter() - tic:.2f} s)"
+            )
+        else:
+            epsilon = float(self.epsilon)
+            self.gc_radii_ = self.gc_loss_ = self.gc_distortions_ = None
+        radius = self.radius_ratio * epsilon
+
+        tic = time.perf_counter()
+        if self._precomputed:
+            if not dense_input:
+                self._check_extent(graph_full, epsilon, radius)
+            graph = threshold_graph(graph_full, radius)
+        elif graph is None:
+            graph = distances.radius_graph(
+                X, radius, n_jobs=self.n_jobs, device=self.device
+            )
+        else:
+            graph = threshold_graph(graph, radius)
+        W = gaussian_affinity(graph, epsilon, radius=radius)
+        del graph
+        n_cc = connected_components_count(W)
+        if n_cc > 1:
+            warnings.warn(
+                f"{who}: the kernel graph at epsilon={epsilon:.4g} (radius="
+                f"{radius:.4g}) has {n_cc} connected components, so the spectrum "
+                f"has {n_cc} zero eigenvalues and some coordinates only separate "
+                "the components. Use a larger epsilon (or larger gc_radii), or "
+                "remove isolated points first (DensityFlatteningSampler's outlier "
+                "and degree filters).",
+                DisconnectedGraphWarning,
+                stacklevel=3,
+            )
+        lap = renormalized_laplacian(W, epsilon, self.alpha)
+        self._log(
+            f"graph, affinity and Laplacian: nnz/row={W.nnz / W.shape[0]:.1f} "
+            f"({time.perf_counter() - tic:.2f} s)"
+        )
+
+        tic = time.perf_counter()
+        eigenvalues, phi = laplacian_eigenpairs(
+            lap,
+            self.n_components,
+            eigen_solver=self.eigen_solver,
+            tol=None if self.eigen_tol == "auto" else float(self.eigen_tol),
+            random_state=rng,
+        )
+        self._log(f"eigenpairs: {time.perf_counter() - tic:.2f} s")
+
+        mu = 1.0 - epsilon**2 * eigenvalues[1:] / 4.0
+        scale = _time_scale(mu, self.diffusion_time)
+        embedding = phi[:, 1:] * scale
+
+        self.epsilon_ = epsilon
+        self.radius_ = radius
+        self.intrinsic_dim_ = dims
+        self.affinity_ = W
+        self.laplacian_ = lap.matrix
+        self.laplacian_weights_ = lap.weights
+        self.degrees_ = lap.degrees
+        self.eigenvalues_ = eigenvalues[1:]
+        self.n_connected_components_ = n_cc
+        self.embedding_ = embedding.astype(dtype, copy=False)
+        # Nystrom: phi_k(x) = (1/mu_k) sum_j p_j phi_k(x_j), p_j ~ k_j / q_j^alpha.
+        q_alpha = lap.degrees ** (-self.alpha)
+        self._nystrom_targets = np.column_stack(
+            (q_alpha, phi[:, 1:] * q_alpha[:, None])
+        )
+        mu_safe = np.where(np.abs(mu) < _MU_FLOOR, np.copysign(_MU_FLOOR, mu), mu)
+        self._nystrom_scale = scale / mu_safe
+        # Nystrom needs the training rows (or, precomputed, the training graph
+        # for the neighbour distances of ``score``).
+        self._fit_X = None if self._precomputed else X
+        self._fit_graph = graph_full if self._precomputed else None
+        return self
+
+    def _check_extent(self, graph, epsilon, radius) -> None:
+        """Warn when a sparse precomputed graph cannot hold the kernel support."""
+        n = graph.shape[0]
+        rows = np.repeat(np.arange(n), np.diff(graph.indptr))
+        off = graph.data[graph.indices != rows]
+        extent = float(off.max()) if off.size else 0.0
+        if extent < 2.0 * epsilon:
+            warnings.warn(
+                f"{type(self).__name__}: the precomputed graph stores distances "
+                f"only up to {extent:.4g} < 2*epsilon = {2 * epsilon:.4g}, so the "
+                f"kernel (cutoff radius {radius:.4g}) is truncated. Build the "
+                "graph with a radius of at least radius_ratio*epsilon.",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    def fit_transform(self, X, y=None):
+        """Fit and return the embedding of the training rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples,
+            n_samples) distance graph
+            Training data.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        embedding : ndarray of shape (n_samples, n_components)
+            ``embedding_``.
+        """
+        return self.fit(X, y).embedding_.copy()
+
+    # ------------------------------------------------------------------ #
+    # out of sample
+    # ------------------------------------------------------------------ #
+    def transform(self, X):
+        """Nystrom extension of the embedding to new rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features), or (n_queries,
+            n_samples_fit) distance graph against the training rows if
+            ``metric="precomputed"``
+            New rows.
+
+        Returns
+        -------
+        Y : ndarray of shape (n_queries, n_components)
+            Diffusion coordinates; on the training rows they equal
+            ``embedding_``. Rows with no training point within ``radius_``
+            get the coordinates of their nearest training row (with an
+            :class:`OutOfSampleWarning`).
+        """
+        check_is_fitted(self)
+        X, dtype = self._validate(X, reset=False)
+        if self._precomputed:
+            K = gaussian_affinity(X, self.epsilon_, radius=self.radius_)
+            sums = np.asarray(K @ self._nystrom_targets)
+        else:
+            _, sums = distances.kernel_sums(
+                X,
+                self._fit_X,
+                self._nystrom_targets,
+                self.epsilon_,
+                radius_ratio=self.radius_ratio,
+                n_jobs=self.n_jobs,
+                device=self.device,
+            )
+            sums = sums[:, 0, :]
+        norm = sums[:, 0]
+        empty = ~(norm > 0)
+        out = np.empty((X.shape[0], self.n_components))
+        ok = ~empty
+        out[ok] = sums[ok, 1:] / norm[ok, None] * self._nystrom_scale
+        if empty.any():
+            out[empty] = self.embedding_[self._nearest_training_rows(X, empty)]
+            warnings.warn(
+                f"{type(self).__name__}.transform: {int(empty.sum())} of "
+                f"{X.shape[0]} rows have no training point within radius_="
+                f"{self.radius_:.4g}; they get the coordinates of their nearest "
+                "training row. Such rows lie off the training manifold.",
+                OutOfSampleWarning,
+                stacklevel=2,
+            )
+        return out.astype(dtype, copy=False)
+
+    def _nearest_training_rows(self, X, mask) -> np.ndarray:
+        if not self._precomputed:
+            _, idx = distances.knn_distances(
+                X[mask], 1, self._fit_X, return_indices=True, n_jobs=self.n_jobs
+            )
+            return idx[:, 0]
+        sub = X[np.flatnonzero(mask)]
+        counts = np.diff(sub.indptr)
+        if (counts == 0).any():
+            raise ValueError(
+                f"{int((counts == 0).sum())} rows of the precomputed graph passed "
+                "to transform store no distance to any training row; include "
+                "at least their nearest training neighbours."
+            )
+        rows = np.repeat(np.arange(sub.shape[0]), counts)
+        order = np.lexsort((sub.data, rows))
+        first = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        return sub.indices[order[first]]
+
+    # ------------------------------------------------------------------ #
+    # scoring
+    # ------------------------------------------------------------------ #
+    def score(self, X, y=None) -> float:
+        """Minus the geometric-consistency distortion of the fitted Laplacian at X.
+
+        At ``gc_sample_size`` random rows ``x`` of X, the fitted Laplacian is
+        extended by its Nystrom row (``L_xj`` proportional to ``K(x, x_j) /
+        q_j**alpha`` over the training rows within ``radius_``) and its dual
+        metric of local PCA coordinates about ``x`` is compared with the
+        identity, as in the consistency search (ALGORITHMS.md 4.1), for
+        ``intrinsic_dim_``. On the training rows this is the search's own
+        distortion, so ``GridSearchCV`` over ``epsilon`` (which scores
+        held-out rows against the training fold) looks for the same optimum
+        as ``epsilon="gc"``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or (n_samples,
+            n_samples_fit) distance graph to the training rows if
+            ``metric="precomputed"``
+            Evaluation rows. For a precomputed graph, the training graph
+            passed to ``fit`` must store the distances between the training
+            neighbours of each evaluation row (pairs within ``2 * radius_``).
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        score : float
+            ``-mean_d D`` in ``[-1, 0]`` for sensible widths (higher is
+            better); -1 when no evaluated row has a training neighbour.
+        """
+        check_is_fitted(self)
+        X, _ = self._validate(X, reset=False)
+        dims = self.intrinsic_dim_
+        if dims is None:
+            dims = self._resolve_intrinsic_dim(
+                self._fit_graph if self._precomputed else self._fit_X
+            )
+        return -out_of_sample_distortion(
+            X,
+            self._fit_graph if self._precomputed else self._fit_X,
+            self.degrees_,
+            self.radius_,
+            dims,
+            sample_size=self.gc_sample_size,
+            radius_ratio=self.radius_ratio,
+            alpha=self.alpha,
+            metric=self.metric,
+            random_state=check_random_state(self.random_state),
+            n_jobs=self.n_jobs,
+            device=self.device,
+        )
+
+    # ------------------------------------------------------------------ #
+    # sklearn plumbing
+    # ------------------------------------------------------------------ #
+    def get_feature_names_out(self, input_features=None):
+        """Output feature names ``dm0, dm1, ...``.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked for consistency with the fitted input.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``["dm0", ..., "dm{n_components-1}"]``.
+        """
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features, generate_names=False)
+        return np.asarray([f"dm{k}" for k in range(self.n_components)], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.pairwise = self.metric == "precomputed"
+        tags.input_tags.sparse = self.metric == "precomputed"
+        tags.input_tags.positive_only = self.metric == "precomputed"
+        return tags
