@@ -107,6 +107,18 @@ class RelaxationProblem:
         self.LT = self.L.T.tocsr()
         self.weights = np.asarray(self.weights, dtype=np.float64)
 
+    def _metric_and_LY(self, Yc: np.ndarray):
+        """``H_i`` at every point and ``L @ Yc`` from one sparse product."""
+        s = Yc.shape[1]
+        iu, ju = np.triu_indices(s)
+        Z = self.L @ np.hstack([Yc[:, iu] * Yc[:, ju], Yc])
+        LY = Z[:, iu.size :]
+        upper = 0.5 * (Z[:, : iu.size] - Yc[:, iu] * LY[:, ju] - Yc[:, ju] * LY[:, iu])
+        H = np.empty((Yc.shape[0], s, s))
+        H[:, iu, ju] = upper
+        H[:, ju, iu] = upper
+        return H, LY
+
     def dual_metric(self, Y: np.ndarray) -> np.ndarray:
         """``H_i(Y)`` at every point, by one sparse product.
 
@@ -117,16 +129,8 @@ class RelaxationProblem:
         every loss evaluation. ``Y`` is centred first, so the cancellation
         costs only a factor ``(spread / epsilon)**2`` of machine precision.
         """
-        Yc = Y - Y.mean(axis=0)
-        s = Yc.shape[1]
-        iu, ju = np.triu_indices(s)
-        Z = self.L @ np.hstack([Yc[:, iu] * Yc[:, ju], Yc])
-        LY = Z[:, iu.size :]
-        upper = 0.5 * (Z[:, : iu.size] - Yc[:, iu] * LY[:, ju] - Yc[:, ju] * LY[:, iu])
-        H = np.empty((Yc.shape[0], s, s))
-        H[:, iu, ju] = upper
-        H[:, ju, iu] = upper
-        return H
+        Y = np.asarray(Y, dtype=np.float64)
+        return self._metric_and_LY(Y - Y.mean(axis=0))[0]
 
     def metric_spectrum(self, Y: np.ndarray):
         """Descending eigenvalues and eigenvectors of ``H_i(Y)`` at every point."""
@@ -138,6 +142,11 @@ class RelaxationProblem:
 
     def loss_and_gradient(self, Y: np.ndarray, *, gradient: bool = True):
         """Loss and its (translation-projected) gradient with respect to ``Y``.
+
+        Two sparse products per call: ``L @ [Y (x) Y, Y]`` for the metrics (and
+        ``L Y``) and ``L^T @ [M, M Y]`` for the gradient (``M`` symmetric, so
+        only its upper triangle is multiplied). Everything is translation
+        invariant, so ``Y`` is centred first.
 
         Parameters
         ----------
@@ -152,9 +161,11 @@ class RelaxationProblem:
         grad : ndarray of shape (n, s) or None
         """
         Y = np.asarray(Y, dtype=np.float64)
-        n, s = Y.shape
+        Yc = Y - Y.mean(axis=0)
+        n, s = Yc.shape
         c, target = _loss_weights(self.intrinsic_dim, s, self.eps_orth)
-        h, V = self.metric_spectrum(Y)
+        H, LY = self._metric_and_LY(Yc)
+        h, V = metric_eigen(H)
         scaled = c * (h - target)
         k = np.argmax(scaled**2, axis=1)
         rows = np.arange(n)
@@ -164,14 +175,17 @@ class RelaxationProblem:
             return loss, None
         v = V[rows, :, k]  # (n, s): eigenvector of the worst direction
         coef = 2.0 * self.weights * ell * c[k]
-        M = coef[:, None, None] * v[:, :, None] * v[:, None, :]
-        LY = self.L @ Y
-        MY = np.einsum("nab,nb->na", M, Y)
-        LtM = (self.LT @ M.reshape(n, s * s)).reshape(n, s, s)
+        # M_i = coef_i v_i v_i^T; M_i y_i = coef_i (v_i . y_i) v_i
+        iu, ju = np.triu_indices(s)
+        MY = (coef * np.einsum("na,na->n", v, Yc))[:, None] * v
+        Z = self.LT @ np.hstack([coef[:, None] * v[:, iu] * v[:, ju], MY])
+        LtM = np.empty((n, s, s))
+        LtM[:, iu, ju] = Z[:, : iu.size]
+        LtM[:, ju, iu] = Z[:, : iu.size]
         grad = (
-            np.einsum("nab,nb->na", LtM, Y)
-            - self.LT @ MY
-            - np.einsum("nab,nb->na", M, LY)
+            np.einsum("nab,nb->na", LtM, Yc)
+            - Z[:, iu.size :]
+            - (coef * np.einsum("na,na->n", v, LY))[:, None] * v
         )
         grad -= grad.mean(axis=0)
         return loss, grad

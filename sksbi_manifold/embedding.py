@@ -166,7 +166,7 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         Relative tolerance of ``"argmin_plus"``.
     eigen_solver : {"auto", "dense", "arpack", "lobpcg"}, default="auto"
         Solver of the symmetric eigenproblem; "auto" follows the geometry
-        layer's rule (dense ``eigh`` for ``n <= 2000``, else ARPACK, which falls
+        layer's rule (dense ``eigh`` for ``n <= 500``, else ARPACK, which falls
         back to LOBPCG if it does not converge). ARPACK is usually the fastest
         choice from a few hundred points on.
     eigen_tol : "auto" or float, default="auto"

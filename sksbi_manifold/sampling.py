@@ -198,7 +198,7 @@ class DensityFlatteningSampler(BaseEstimator):
         Kernel-degree cut of the degree filter, ``None`` when it is off.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features, when ``X`` has string column names.
 
     See Also

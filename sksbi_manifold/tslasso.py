@@ -342,7 +342,7 @@ class TSLasso(TransformerMixin, BaseEstimator):
         repeats (the exact solve at ``lam = 0`` counts as one; per-probe
         counts are in ``coef_path_[r].n_iter``). Equal to ``max_iter`` when
         some probe stopped before reaching ``tol``.
-    sample_indices_ : ndarray of shape (n_repeats, sample_size_)
+    sample_indices_ : ndarray of shape (n_repeats, `sample_size_`)
         Rows used by each repeat (sorted).
     sample_size_ : int
         Effective sample size.

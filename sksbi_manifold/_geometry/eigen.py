@@ -23,7 +23,7 @@ from threadpoolctl import ThreadpoolController
 from .laplacian import Laplacian
 
 EIGEN_SOLVERS = ("auto", "dense", "arpack", "lobpcg")
-DENSE_MAX_SAMPLES = 2000
+DENSE_MAX_SAMPLES = 500  # ARPACK is faster above this, and needs n > k + 1
 LOBPCG_TOL = 1e-8
 LOBPCG_MAX_ITER = 500
 
@@ -87,7 +87,7 @@ def laplacian_eigenpairs(
     eigen_solver : {"auto", "dense", "arpack", "lobpcg"}, default="auto"
         "dense": ``scipy.linalg.eigh`` on ``S.toarray()``; "arpack": ``eigsh``
         (largest algebraic) on ``S``; "lobpcg": smallest eigenpairs of the SPD
-        shift ``3I - S``; "auto": dense for ``n <= 2000``, else arpack. If ARPACK
+        shift ``3I - S``; "auto": dense for ``n <= 500``, else arpack. If ARPACK
         does not converge, lobpcg is tried with a ``ConvergenceWarning``.
     tol : float, default=None
         Solver tolerance: ARPACK relative accuracy (``None`` -> machine

@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="rows used for the geometry stages after density "
-        "flattening (default: 8000)",
+        "flattening (default: 3000)",
     )
     rep.add_argument(
         "--n-default",

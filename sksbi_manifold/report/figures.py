@@ -186,13 +186,16 @@ def regularization_paths(out, names, paths):
             ax.axis("off")
             continue
         for path in paths:
-            lam = np.asarray(path["lambdas"])
-            norms = np.asarray(path["group_norms"])[:, k]
+            lam = np.asarray(path.lambdas)
+            norms = np.asarray(path.coef_mean_norms)[:, k]
+            selected = path.selected is not None and k in path.selected
             order = np.argsort(lam)
-            ax.plot(lam[order], norms[order], lw=0.8, alpha=0.7)
+            ax.plot(
+                lam[order], norms[order], lw=0.8, alpha=0.7, ls="-" if selected else ":"
+            )
         ax.set_title(names[k], fontsize=9)
         ax.set_xlabel("lambda")
-        ax.set_ylabel("group norm")
+        ax.set_ylabel("mean |B_k|")
     return _save(
         fig,
         out,
