@@ -143,7 +143,7 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
         Factor applied to the inner coordinates.
     loss_ : float
         Loss of ``embedding_`` (the lowest seen).
-    loss_curve_ : ndarray of shape (n_iter_ + 1,)
+    loss_curve_ : ndarray of shape (`n_iter_` + 1,)
         Loss of ``initial_embedding_`` then after each iteration.
     n_iter_ : int
         Number of CG iterations run.
