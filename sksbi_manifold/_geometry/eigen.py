@@ -25,6 +25,7 @@ from .laplacian import Laplacian
 EIGEN_SOLVERS = ("auto", "dense", "arpack", "lobpcg")
 DENSE_MAX_SAMPLES = 500  # ARPACK is faster above this, and needs n > k + 1
 LOBPCG_TOL = 1e-8
+ARPACK_MAX_RESTARTS = 300
 LOBPCG_MAX_ITER = 500
 
 
@@ -93,7 +94,8 @@ def laplacian_eigenpairs(
         Solver tolerance: ARPACK relative accuracy (``None`` -> machine
         precision), LOBPCG residual norm (``None`` -> 1e-8). Ignored by "dense".
     max_iter : int, default=None
-        Iteration cap: ARPACK default ``10 n``, LOBPCG default 500.
+        Iteration cap: ARPACK restarts (default 300, then LOBPCG takes over),
+        LOBPCG iterations (default 500).
     random_state : int, RandomState instance or None, default=None
         Seeds ARPACK's ``v0`` and LOBPCG's initial block.
 
@@ -166,6 +168,9 @@ def _dense(S: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _arpack(S, k, tol, max_iter, rng) -> tuple[np.ndarray, np.ndarray]:
     v0 = rng.uniform(-1.0, 1.0, S.shape[0])
+    # Bounded restarts: a graph with many components (a cluster of eigenvalues
+    # at 1) can otherwise keep ARPACK busy for hours; LOBPCG takes over.
+    max_iter = ARPACK_MAX_RESTARTS if max_iter is None else max_iter
     return eigsh(
         S, k=k, which="LA", v0=v0, tol=0.0 if tol is None else tol, maxiter=max_iter
     )
