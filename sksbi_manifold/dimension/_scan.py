@@ -69,7 +69,10 @@ def scan_bounds(
             "(near-)duplicate rows. Remove duplicates or pass an explicit radius."
         )
     lo = max(lo, hi * 1e-3)
-    return lo, max(hi, lo * 2.0 ** (1.0 / _MAX_PER_OCTAVE))
+    # At least two octaves, so the scan can look across radii even when the
+    # data are so concentrated (e.g. a dense noise cluster) that the
+    # max_fraction ball is barely larger than the min_neighbors ball.
+    return lo, max(hi, 4.0 * lo)
 
 
 def doubling_grid(lo: float, hi: float, n_radii: int):
