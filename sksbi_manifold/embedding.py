@@ -227,7 +227,7 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         Connected components of the affinity graph (1 expected).
     n_features_in_ : int
         Number of features (training rows for ``metric="precomputed"``).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features, when ``X`` has string column names.
 
     See Also

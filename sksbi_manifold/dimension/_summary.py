@@ -145,6 +145,7 @@ def local_dimension_summary(
           (integers ``0 .. max`` and how many points fall on each),
         - ``kde_grid``, ``kde_density``: the smoothed histogram itself,
         - ``bandwidth``: the KDE bandwidth used.
+
         All statistics are NaN (and the arrays empty) when nothing is finite.
 
     Examples
