@@ -53,6 +53,21 @@ class BaseDimension(TransformerMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         return X, X.astype(self._fit_X.dtype, copy=False)
 
+    def fit_transform(self, X, y=None):
+        """Fit and return ``local_dimension_`` as a column (one distance pass).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        local_dimension : ndarray of shape (n_samples, 1)
+        """
+        return self.fit(X).local_dimension_[:, None].copy()
+
     def _warn_undefined(self, local, scale: str, where: str = "") -> int:
         n_bad = int(np.count_nonzero(~np.isfinite(local)))
         if local.size and n_bad > UNDEFINED_WARN_FRACTION * local.size:

@@ -318,18 +318,3 @@ class CorrelationDimension(BaseDimension):
         local = row_slopes(counts, np.log(self.fit_radii_))
         self._warn_undefined(local, f"radius {self.fit_radii_[-2]:.4g}", " of X")
         return local.astype(X.dtype)[:, None]
-
-    def fit_transform(self, X, y=None):
-        """Fit and return ``local_dimension_`` as a column (one distance pass).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        local_dimension : ndarray of shape (n_samples, 1)
-        """
-        return self.fit(X).local_dimension_[:, None].copy()

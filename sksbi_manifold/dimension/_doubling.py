@@ -331,18 +331,3 @@ class DoublingDimension(BaseDimension):
         local = doubling_estimates(counts[:, 0], counts[:, 1])
         self._warn_undefined(local, f"radius_={self.radius_:.4g}", " of X")
         return local.astype(X.dtype)[:, None]
-
-    def fit_transform(self, X, y=None):
-        """Fit and return ``local_dimension_`` as a column (one distance pass).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        local_dimension : ndarray of shape (n_samples, 1)
-        """
-        return self.fit(X).local_dimension_[:, None].copy()
