@@ -144,10 +144,12 @@ static PyObject *py_bin_counts(PyObject *self, PyObject *args)
         return NULL;
     }
     Py_ssize_t k = edges.len / 8;
-    int bad = k < 1 || check_len(&hist_rows, a.bk.b * k, 8, "hist_rows") ||
-              (has_cols && check_len(&hist_cols, a.bk.m * k, 8, "hist_cols"));
+    /* int32 per-block histograms: a block has < 2^31 columns, and half the
+     * bytes of the scattered column increments. */
+    int bad = k < 1 || check_len(&hist_rows, a.bk.b * k, 4, "hist_rows") ||
+              (has_cols && check_len(&hist_cols, a.bk.m * k, 4, "hist_cols"));
     if (!bad) {
-        int64_t *cols = has_cols ? (int64_t *)hist_cols.buf : NULL;
+        int32_t *cols = has_cols ? (int32_t *)hist_cols.buf : NULL;
         int rc;
         Py_BEGIN_ALLOW_THREADS
         if (a.is_double)

@@ -81,8 +81,8 @@ static inline Py_ssize_t FN(bin_of)(const struct block *bk, Py_ssize_t i,
 /* hist_rows[i, t] (and hist_cols[j, t] when given) += #pairs whose squared
  * distance falls in (edges[t-1], edges[t]]. */
 static int FN(bin_counts)(const struct block *bk, const double *edges,
-                          Py_ssize_t n_edges, int64_t *hist_rows,
-                          int64_t *hist_cols)
+                          Py_ssize_t n_edges, int32_t *hist_rows,
+                          int32_t *hist_cols)
 {
     T *row = malloc(bk->m * sizeof(T));
     if (row == NULL)

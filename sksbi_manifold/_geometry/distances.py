@@ -129,8 +129,8 @@ def _gemm_block(ops: _Operands, block: slice, mode: int) -> tuple:
 # --------------------------------------------------------------------------- #
 def _count_task(ops: _Operands, block: slice, edges: np.ndarray):
     lead = _gemm_block(ops, block, MODE_UPPER)
-    hist_rows = np.zeros((lead[5], edges.size), dtype=np.int64)
-    hist_cols = np.zeros((lead[6], edges.size), dtype=np.int64)
+    hist_rows = np.zeros((lead[5], edges.size), dtype=np.int32)
+    hist_cols = np.zeros((lead[6], edges.size), dtype=np.int32)
     _reduce.bin_counts(*lead, edges, hist_rows, hist_cols, ops.same)
     return hist_rows, (hist_cols if ops.same else None)
 
@@ -191,9 +191,9 @@ def radius_counts(
 def _select_task(ops: _Operands, block: slice, radius: float):
     lead = _gemm_block(ops, block, MODE_UPPER)
     r2 = np.array([radius**2])
-    counts = np.zeros((lead[5], 1), dtype=np.int64)
+    counts = np.zeros((lead[5], 1), dtype=np.int32)
     _reduce.bin_counts(*lead, r2, counts, counts, False)
-    row_end = np.cumsum(counts[:, 0])
+    row_end = np.cumsum(counts[:, 0], dtype=np.int64)
     cursor = row_end - counts[:, 0]
     indices = np.empty(row_end[-1] if row_end.size else 0, dtype=np.int64)
     dist = np.empty(indices.size, dtype=np.float64)
