@@ -140,7 +140,7 @@ for ax, (name, (true_dim, dd, _, eg, _)) in zip(axes, results.items()):
 fig.tight_layout()
 
 _, dd_ball, _, _, _ = results["5-ball"]
-norms = np.linalg.norm(data["5-ball"][1], axis=1)
+norms = np.linalg.norm(data["5-ball"][1], axis=1)[dd_ball.sample_indices_]
 inner = norms < 0.6
 print(
     "5-ball: mean local doubling dimension "

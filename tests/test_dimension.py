@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy.special import betainc
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -30,6 +31,8 @@ ESTIMATORS = [
     CorrelationDimension(radii=[0.5, 1.0, 2.0, 4.0]),
     EigengapDimension(random_state=0),
     EigengapDimension(epsilon=1.0, sample_size=8, random_state=0),
+    DoublingDimension(sample_size=8, random_state=0),
+    CorrelationDimension(sample_size=8, random_state=0),
 ]
 
 
@@ -139,6 +142,47 @@ def test_doubling_known_dimension_clean(kind, dim, n):
     assert est.local_dimension_.shape == (n,)
     assert est.local_dimension_by_radius_.shape == (n, est.radii_.size)
     assert est.dimension_by_radius_.shape == est.radii_.shape
+
+
+def _ball_fraction_inside(rho, r, d):
+    """Fraction of the d-ball B(x, r), |x| = rho, inside the unit d-ball.
+
+    Two spherical caps cut by the plane through the spheres' intersection; a
+    cap beyond a plane at signed distance a (unit radius) has the fraction
+    I_{1-a^2}((d+1)/2, 1/2) / 2 of the ball.
+    """
+
+    def cap(a):
+        a = np.clip(a, -1.0, 1.0)
+        half = 0.5 * betainc((d + 1) / 2, 0.5, 1.0 - a**2)
+        return np.where(a >= 0, half, 1.0 - half)
+
+    rho = np.maximum(rho, 1e-12)
+    c = (rho**2 + 1.0 - r**2) / (2.0 * rho)  # plane's distance from the centre
+    frac = (cap(c) + r**d * cap((rho - c) / r)) / r**d
+    return np.where(rho + r <= 1.0, 1.0, np.minimum(frac, 1.0))
+
+
+def test_doubling_boundary_bias_matches_the_exact_volumes():
+    """Unit 5-ball, n=20000: near the boundary the 2R-ball is cut more than
+    the R-ball, so log2(N_2R/N_R) < 5 in expectation. The estimates follow the
+    exact volume ratio (the bias is the estimator's, not the code's), and
+    points whose 2R-ball lies inside give 5."""
+    d, R = 5, 0.3
+    X, _, _ = make_lifted_manifold(
+        "ball", 20000, ambient_dim=d, intrinsic_dim=d, random_state=0
+    )
+    est = DoublingDimension(radius=R, sample_size=None).fit(X)
+    rho = np.linalg.norm(X, axis=1)
+    exact = d + np.log2(
+        _ball_fraction_inside(rho, 2 * R, d) / _ball_fraction_inside(rho, R, d)
+    )
+    local = est.local_dimension_
+    assert abs(np.nanmedian(local) - np.median(exact)) < 0.08
+    assert np.median(exact) < d - 0.4  # a real bias, of the size measured
+    interior = rho + 2 * R <= 1.0
+    assert interior.sum() > 100
+    assert abs(np.nanmedian(local[interior]) - d) < 0.15
 
 
 def test_doubling_counts_come_from_one_engine_call(monkeypatch):
@@ -436,6 +480,40 @@ def test_eigengap_sample_and_transform():
         assert np.all(np.isnan(est.transform(X[:3] + 100.0)))
 
 
+@pytest.mark.parametrize("make", [DoublingDimension, CorrelationDimension])
+def test_sampled_rows_and_transform(make):
+    X, _ = _manifold("sphere", 2400, noise=0.001)
+    full = make(random_state=0, sample_size=None).fit(X)
+    est = make(random_state=0, sample_size=600).fit(X)
+    rows = est.sample_indices_
+    assert rows.shape == (600,) and np.all(np.diff(rows) > 0)
+    assert est.local_dimension_.shape == (600,)
+    assert est.counts_.shape == (600, est.count_radii_.size)
+    # the sampled rows' counts are those of the full pass (all rows as references)
+    sel = np.isin(full.count_radii_, est.count_radii_)
+    if sel.sum() == est.count_radii_.size:
+        np.testing.assert_array_equal(est.counts_, full.counts_[rows][:, sel])
+    np.testing.assert_allclose(
+        est.transform(X[rows])[:, 0], est.local_dimension_, rtol=1e-12
+    )
+    out = clone(est).fit_transform(X)
+    assert out.shape == (2400, 1)
+    np.testing.assert_allclose(out[rows, 0], est.local_dimension_, rtol=1e-12)
+    assert abs(est.dimension_ - 2.0) < 0.2
+    assert abs(est.dimension_ - full.dimension_) < 0.1
+
+
+def test_correlation_fit_starts_where_pairs_suffice():
+    X, _ = _manifold("ball", 4000, dim=4, noise=0.0)
+    est = CorrelationDimension(random_state=0).fit(X)
+    start = np.flatnonzero(est.radii_ == est.fit_range_[0])[0]
+    assert est.n_pairs_[start] >= est.min_pairs
+    # the grid reaches below the radius where a typical point has min_neighbors
+    assert est.median_neighbors_[start] < est.min_neighbors
+    strict = CorrelationDimension(random_state=0, min_pairs=10**9).fit(X)
+    assert np.isfinite(strict.dimension_)  # nothing eligible: documented fallback
+
+
 # ---------------------------------------------------------------- realistic sizes
 
 
@@ -479,3 +557,20 @@ def test_small_noise_256d_known_dimension(kind, dim):
     ):
         est.fit(X)
         assert abs(est.dimension_ - d) < 0.3, (type(est).__name__, est.dimension_)
+
+
+@pytest.mark.slow
+def test_small_noise_5ball_256d():
+    """Correlation (small radii: pairs suffice) and eigengap (directions) are
+    within 0.3 of 5; the doubling estimate carries the boundary bias that
+    test_doubling_boundary_bias_matches_the_exact_volumes quantifies."""
+    X, d = _manifold("ball", 20000, dim=5, ambient=256, noise=0.001, seed=0)
+    X = X.astype(np.float32)
+    for est in (
+        CorrelationDimension(random_state=0),
+        EigengapDimension(random_state=0),
+    ):
+        est.fit(X)
+        assert abs(est.dimension_ - d) < 0.3, (type(est).__name__, est.dimension_)
+    doubling = DoublingDimension(random_state=0).fit(X).dimension_
+    assert 4.3 < doubling < 4.9

@@ -45,6 +45,29 @@ def test_counts_equal_sklearn_brute(dtype, working_memory):
     np.testing.assert_array_equal(with_self, counts[:, ::-1] + 1)
 
 
+@pytest.mark.parametrize(
+    "radii",
+    [
+        np.geomspace(1.0, 6.0, 40),  # table lookup, one edge per cell
+        [0.0, 2.0, 2.0000001, 2.0000002, 3.0, 4.5],  # zero edge, shared cells
+        np.geomspace(1e-150, 5.0, 8),  # span too wide for a table
+        [2.5],
+    ],
+    ids=["geomspace", "close", "wide", "one"],
+)
+def test_counts_at_many_radii_equal_brute_force(dtype, radii):
+    X, Y = _data(dtype)
+    d2 = _sq(X, X)
+    np.fill_diagonal(d2, np.inf)
+    edges = np.asarray(radii) ** 2
+    for ref_d2, counts in (
+        (d2, D.radius_counts(X, radii)),
+        (_sq(X, Y), D.radius_counts(X, radii, Y)),
+    ):
+        expected = (ref_d2[:, :, None] <= edges).sum(1)
+        np.testing.assert_array_equal(counts, expected)
+
+
 def test_cross_counts_and_empty_neighbourhoods(dtype):
     X, Y = _data(dtype)
     counts = D.radius_counts(X, [0.1, 4.0], Y)

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum { MODE_ALL = 0, MODE_UPPER = 1, MODE_NO_SELF = 2 };
 
@@ -39,13 +40,105 @@ static inline struct span pair_span(const struct block *bk, Py_ssize_t i)
     return s;
 }
 
-/* Number of ascending edges strictly below v (branch-free for small n). */
+/* Number of ascending `edges` below v: branchless binary search. */
 static inline Py_ssize_t count_below(const double *edges, Py_ssize_t n, double v)
 {
-    Py_ssize_t c = 0;
-    for (Py_ssize_t t = 0; t < n; t++)
-        c += edges[t] < v;
-    return c;
+    if (n == 0)
+        return 0;
+    const double *base = edges;
+    while (n > 1) {
+        Py_ssize_t half = n >> 1;
+        base = base[half] < v ? base + half : base;
+        n -= half;
+    }
+    return (base - edges) + (*base < v);
+}
+
+/* Bins of a radius scan (tens of edges, most pairs beyond the last one, the
+ * rest spread over the bins). The bit pattern of a positive double grows
+ * with its value, so its exponent and top LUT_BITS mantissa bits index cells
+ * a factor <= 2^(1/128) wide; a table gives the edges below each cell and,
+ * with at most one edge per cell, one compare finishes. Edges too close
+ * together or spanning too many cells: branch-free binary search. */
+#define LUT_BITS 7
+#define LUT_SHIFT (52 - LUT_BITS)
+#define LUT_MAX_CELLS (1 << 16)
+
+struct edge_index {
+    const double *edges;
+    double *ext;       /* edges + [inf]: ext[t] is safe for t <= n */
+    Py_ssize_t n;
+    uint64_t key0;     /* cell of the smallest positive edge */
+    int64_t size;      /* table cells; 0: binary search */
+    int32_t *first;    /* size + 1 entries, first[size] = n */
+};
+
+static inline uint64_t cell_of(double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    return bits >> LUT_SHIFT;
+}
+
+static inline double cell_start(uint64_t cell)
+{
+    uint64_t bits = cell << LUT_SHIFT;
+    double v;
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+static void edge_index_free(struct edge_index *ix)
+{
+    free(ix->ext);
+    free(ix->first);
+}
+
+static void edge_index_table(struct edge_index *ix)
+{
+    const double *e = ix->edges;
+    Py_ssize_t n = ix->n, p = 0;
+    while (p < n && !(e[p] > 0.0))
+        p++; /* zero edges (self pairs) stay below the table */
+    if (p == n || !isfinite(e[n - 1]))
+        return;
+    uint64_t k0 = cell_of(e[p]), span = cell_of(e[n - 1]) - k0 + 1;
+    if (span > LUT_MAX_CELLS || (ix->first = malloc((span + 1) * 4)) == NULL)
+        return;
+    for (uint64_t c = 0; c <= span; c++) {
+        ix->first[c] = c < span ? (int32_t)count_below(e, n, cell_start(k0 + c))
+                                : (int32_t)n;
+        if (c > 0 && ix->first[c] - ix->first[c - 1] > 1) {
+            free(ix->first); /* two edges in one cell */
+            ix->first = NULL;
+            return;
+        }
+    }
+    ix->key0 = k0;
+    ix->size = (int64_t)span;
+}
+
+/* Returns -1 when out of memory; release with edge_index_free. */
+static int edge_index_init(struct edge_index *ix, const double *edges,
+                           Py_ssize_t n)
+{
+    *ix = (struct edge_index){edges, NULL, n, 0, 0, NULL};
+    if ((ix->ext = malloc((n + 1) * sizeof(double))) == NULL)
+        return -1;
+    memcpy(ix->ext, edges, n * sizeof(double));
+    ix->ext[n] = INFINITY;
+    edge_index_table(ix);
+    return 0;
+}
+
+/* Number of edges below x (n beyond the last edge). */
+static inline Py_ssize_t edge_index_bin(const struct edge_index *ix, double x)
+{
+    uint64_t c = cell_of(x) - ix->key0; /* below the table: wraps around */
+    if (c >= (uint64_t)ix->size)         /* no table, or x outside it */
+        return count_below(ix->edges, ix->n, x);
+    Py_ssize_t t = ix->first[c];
+    return t + (ix->ext[t] < x);
 }
 
 /* Let GCC/Clang build an AVX2 clone of the vectorised loops, picked at run

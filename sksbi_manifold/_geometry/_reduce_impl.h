@@ -79,33 +79,43 @@ static inline Py_ssize_t FN(bin_of)(const struct block *bk, Py_ssize_t i,
 }
 
 /* hist_rows[i, t] (and hist_cols[j, t] when given) += #pairs whose squared
- * distance falls in (edges[t-1], edges[t]]. */
+ * distance falls in (edges[t-1], edges[t]]. The pairs beyond the last edge
+ * are skipped by a branch: counting them in a spare slot instead chains
+ * every increment through one address (measured 1.5x slower). */
 static int FN(bin_counts)(const struct block *bk, const double *edges,
                           Py_ssize_t n_edges, int32_t *hist_rows,
                           int32_t *hist_cols)
 {
+    struct edge_index ix;
     T *row = malloc(bk->m * sizeof(T));
-    if (row == NULL)
+    if (row == NULL || edge_index_init(&ix, edges, n_edges)) {
+        free(row);
         return -1;
+    }
     double yy_max = FN(max_yy)(bk);
     for (Py_ssize_t i = 0; i < bk->b; i++) {
         FN(row_sq)(bk, i, row);
         double s = FN(row_slack)(bk, i, yy_max);
         double reject = edges[n_edges - 1] + s;
         struct span sp = pair_span(bk, i);
+        int32_t *hist = hist_rows + i * n_edges;
         for (Py_ssize_t j = sp.start; j < bk->m; j++) {
-            if (row[j] > reject || j == sp.self)
+            double v = row[j];
+            if (v > reject || j == sp.self)
                 continue;
-            double d2 = row[j];
-            Py_ssize_t t = FN(bin_of)(bk, i, j, &d2, edges, n_edges, s);
+            Py_ssize_t t = edge_index_bin(&ix, v - s);
+            /* Nearly coincident, or within rounding of an edge: exact. */
+            if (v <= 4.0 * s || ix.ext[t] <= v + s)
+                t = count_below(edges, n_edges, FN(exact_pair)(bk, i, j));
             if (t == n_edges)
                 continue;
-            hist_rows[i * n_edges + t]++;
+            hist[t]++;
             if (hist_cols != NULL)
                 hist_cols[j * n_edges + t]++;
         }
     }
     free(row);
+    edge_index_free(&ix);
     return 0;
 }
 

@@ -83,7 +83,8 @@ def _map_blocks(task, ops: _Operands, n_jobs, device=None):
     blocks = _blocks(ops.X.shape[0], ops.Y.shape[0], ops.X.itemsize)
     if device is not None:
         task = partial(_on_torch, task, device=device)
-    if effective_n_jobs(n_jobs) == 1:
+    # One block: no threads to share it with; BLAS keeps all its threads.
+    if effective_n_jobs(n_jobs) == 1 or len(blocks) == 1:
         for block in blocks:
             yield block, task(ops, block)
         return

@@ -25,7 +25,7 @@ SCAN_CONSTRAINTS = {
     "max_fraction": [Interval(Real, 0, 1, closed="right")],
     "plateau_width": [Interval(Real, 0, None, closed="left")],
     "plateau_tol": [Interval(Real, 0, None, closed="left")],
-    "sample_size": [Interval(Integral, 1, None, closed="left")],
+    "sample_size": [Interval(Integral, 1, None, closed="left"), None],
     "random_state": ["random_state"],
     "n_jobs": [Integral, None],
     "device": [str, None],
@@ -53,8 +53,17 @@ class BaseDimension(TransformerMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         return X, X.astype(self._fit_X.dtype, copy=False)
 
+    def _sample_rows(self, n: int, rng) -> np.ndarray:
+        """Sorted rows where fit computes local estimates (``sample_size``)."""
+        if self.sample_size is None or self.sample_size >= n:
+            return np.arange(n)
+        return np.sort(rng.choice(n, size=self.sample_size, replace=False))
+
     def fit_transform(self, X, y=None):
-        """Fit and return ``local_dimension_`` as a column (one distance pass).
+        """Fit, then the local estimates of every row of X.
+
+        Reuses the fitted estimates when every row was sampled (one distance
+        pass); otherwise ``transform`` computes them for all rows.
 
         Parameters
         ----------
@@ -66,7 +75,10 @@ class BaseDimension(TransformerMixin, BaseEstimator):
         -------
         local_dimension : ndarray of shape (n_samples, 1)
         """
-        return self.fit(X).local_dimension_[:, None].copy()
+        self.fit(X)
+        if self.sample_indices_.size == self._fit_X.shape[0]:
+            return self.local_dimension_[:, None].copy()
+        return self.transform(X)
 
     def _warn_undefined(self, local, scale: str, where: str = "") -> int:
         n_bad = int(np.count_nonzero(~np.isfinite(local)))

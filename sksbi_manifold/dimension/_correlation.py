@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+from numbers import Integral
 from typing import ClassVar
 
 import numpy as np
 from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._validation import check_radius_has_neighbors
 from ._base import SCAN_CONSTRAINTS, BaseDimension
 from ._doubling import user_radii
 from ._scan import (
     doubling_grid,
-    eligible_radii,
     neighbor_counts,
+    sample_counts,
     scan_bounds,
     select_plateau,
     window,
 )
 from ._summary import local_dimension_summary
+
+# The automatic grid starts this many octaves below the doubling scan's low
+# end: the global slope needs enough PAIRS, not enough neighbours per point,
+# and smaller radii suffer less from curvature and boundaries.
+_EXTRA_OCTAVES = 2
 
 
 def _ols(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
@@ -82,7 +88,9 @@ class CorrelationDimension(BaseDimension):
     Procaccia; paper Section 3, Figure 2a; ALGORITHMS.md 2.2). ``transform``
     gives per-row slopes of ``log N_R(x)``.
 
-    All counts of a fit come from ONE pass of the distance engine.
+    All counts of a fit come from ONE pass of the distance engine: the
+    ``sample_size`` sampled rows against all rows (``C(R)`` is a mean over
+    points, which a few thousand rows estimate well).
 
     Parameters
     ----------
@@ -91,38 +99,46 @@ class CorrelationDimension(BaseDimension):
         scaling range, as in the paper (e.g. 8 to 18). ``"auto"`` uses the
         scan of :class:`DoublingDimension` on the mean counts:
 
-        1. count radii ``lo * 2**(j/m)`` from ``lo`` (median distance to the
-           ``min_neighbors``-th neighbour) to ``hi`` (median radius of a ball
-           holding ``max_fraction`` of the data), ``m`` per octave;
+        1. count radii ``lo * 2**(j/m)`` from ``lo`` (two octaves below the
+           median distance to the ``min_neighbors``-th neighbour) to ``hi``
+           (median radius of a ball holding ``max_fraction`` of the data),
+           ``m`` per octave;
         2. for each grid radius ``R`` whose double is counted, the slope
            ``s(R)`` of ``log C`` over the octave ``[R, 2R]`` (least squares);
         3. plateau rule: the flatness at ``R`` is the mean of
            ``|d log s / d log R|`` over grid steps within ``plateau_width / 2``
-           octaves (at least one step each side); radii with median neighbour
-           count below ``min_neighbors`` and the two ends of the grid are not
+           octaves (at least one step each side); radii with fewer than
+           ``min_pairs`` counted pairs and the two ends of the grid are not
            chosen; the LARGEST radius whose flatness is within ``plateau_tol``
-           of the smallest one is chosen, and its octave is the fit range.
+           of the smallest one (by default the flattest) is chosen, and its
+           octave is the fit range.
 
         Small radii measure ambient noise (slopes climb towards the ambient
         dimension), large radii saturation and curvature; the flattest stretch
         between them is the scaling range. The whole curve is kept
         (``log_radii_``, ``log_correlation_``; ``radii_``,
         ``dimension_by_radius_``).
-    n_radii : int, default=16
-        Largest number of count radii of the automatic grid.
+    n_radii : int, default=32
+        Largest number of count radii of the automatic grid (at most 8 per
+        octave).
     min_neighbors : int, default=10
-        Radii whose median ``N_R`` is below this do not start the fit range;
-        also sets the low end of the automatic grid.
+        Sets the low end of the automatic grid (see above).
+    min_pairs : int, default=1000
+        Radii with fewer (sampled row, neighbour) pairs within ``R`` do not
+        start the automatic fit range (the slope of ``log C`` has a relative
+        error of about ``1 / sqrt(pairs)``).
     max_fraction : float in (0, 1], default=0.2
         The largest automatic radius holds about this fraction of the data.
     plateau_width : float, default=0.5
         Width (octaves) of the flatness window.
-    plateau_tol : float, default=0.02
-        Flatness tolerance within which larger radii are preferred.
-    sample_size : int, default=1000
-        Rows sampled to set the automatic grid.
+    plateau_tol : float, default=0.0
+        Flatness tolerance within which larger radii are preferred (0: the
+        flattest radius).
+    sample_size : int or None, default=5000
+        Number of random rows whose neighbours are counted (against all
+        rows); all rows if None or at least ``n_samples``.
     random_state : int, RandomState instance or None, default=None
-        Seed of those samples (only used with ``radii="auto"``).
+        Seed of the row sample and of the automatic grid.
     n_jobs : int, default=None
         Parallel row blocks of the distance engine.
     device : str, default=None
@@ -156,13 +172,19 @@ class CorrelationDimension(BaseDimension):
         Plateau criterion (NaN where undefined and with user radii).
     median_neighbors_ : ndarray of shape (n_radii,)
         Median ``N_R`` at ``radii_``.
-    local_dimension_ : ndarray of shape (n_samples,)
-        Per-row slopes of ``log N_R(x)`` over ``fit_radii_``.
+    n_pairs_ : ndarray of shape (n_radii,)
+        (Sampled row, neighbour) pairs within each of ``radii_``.
+    sample_indices_ : ndarray of shape (n_sampled,)
+        Rows whose neighbours were counted (sorted).
+    local_dimension_ : ndarray of shape (n_sampled,)
+        Per-row slopes of ``log N_R(x)`` over ``fit_radii_`` (NaN for rows
+        with fewer than two fit radii holding a neighbour: at the small radii
+        the global fit may use, many rows have none; no warning in ``fit``).
     summary_ : Bunch
         :func:`local_dimension_summary` of ``local_dimension_``.
     n_undefined_ : int
-        Rows with fewer than two fit radii holding a neighbour (NaN slope).
-    counts_ : ndarray of shape (n_samples, n_count_radii)
+        Sampled rows with fewer than two fit radii holding a neighbour.
+    counts_ : ndarray of shape (n_sampled, n_count_radii)
         Self-excluded neighbour counts at ``count_radii_``.
     n_features_in_ : int
     feature_names_in_ : ndarray of str, defined when X has string feature names
@@ -185,6 +207,7 @@ class CorrelationDimension(BaseDimension):
 
     _parameter_constraints: ClassVar[dict] = {
         "radii": [StrOptions({"auto"}), "array-like"],
+        "min_pairs": [Interval(Integral, 1, None, closed="left")],
         **SCAN_CONSTRAINTS,
     }
 
@@ -192,12 +215,13 @@ class CorrelationDimension(BaseDimension):
         self,
         radii="auto",
         *,
-        n_radii=16,
+        n_radii=32,
         min_neighbors=10,
+        min_pairs=1000,
         max_fraction=0.2,
         plateau_width=0.5,
-        plateau_tol=0.02,
-        sample_size=1000,
+        plateau_tol=0.0,
+        sample_size=5000,
         random_state=None,
         n_jobs=None,
         device=None,
@@ -205,6 +229,7 @@ class CorrelationDimension(BaseDimension):
         self.radii = radii
         self.n_radii = n_radii
         self.min_neighbors = min_neighbors
+        self.min_pairs = min_pairs
         self.max_fraction = max_fraction
         self.plateau_width = plateau_width
         self.plateau_tol = plateau_tol
@@ -229,17 +254,20 @@ class CorrelationDimension(BaseDimension):
         self : CorrelationDimension
         """
         X = self._validate_fit(X)
+        rng = check_random_state(self.random_state)
+        rows = self._sample_rows(X.shape[0], rng)
         auto = isinstance(self.radii, str)
         if auto:
             lo, hi = scan_bounds(
                 X,
                 min_neighbors=self.min_neighbors,
                 max_fraction=self.max_fraction,
-                sample_size=self.sample_size,
-                random_state=check_random_state(self.random_state),
+                random_state=rng,
                 n_jobs=self.n_jobs,
             )
-            radii, edges, pos_r, pos_2r = doubling_grid(lo, hi, self.n_radii)
+            radii, edges, pos_r, pos_2r = doubling_grid(
+                lo / 2.0**_EXTRA_OCTAVES, hi, self.n_radii
+            )
         else:
             edges = user_radii(self.radii, "radii")
             if edges.size < 2:
@@ -248,7 +276,7 @@ class CorrelationDimension(BaseDimension):
                     f"a slope, got radii={self.radii!r}. Pass a range of radii or "
                     "radii='auto'."
                 )
-        counts = neighbor_counts(X, edges, n_jobs=self.n_jobs, device=self.device)
+        counts = sample_counts(X, rows, edges, n_jobs=self.n_jobs, device=self.device)
         if not auto:
             check_radius_has_neighbors(
                 counts[:, -1], edges[-1], "radii", "CorrelationDimension"
@@ -261,7 +289,7 @@ class CorrelationDimension(BaseDimension):
         if auto:
             slopes = octave_slopes(log_e, log_c, pos_r, pos_2r)
             median = np.median(counts[:, pos_r], axis=0)
-            eligible = eligible_radii(median, self.min_neighbors)
+            eligible = counts[:, pos_r].sum(axis=0) >= self.min_pairs
             index, flatness = select_plateau(
                 radii, slopes, eligible, width=self.plateau_width, tol=self.plateau_tol
             )
@@ -271,6 +299,7 @@ class CorrelationDimension(BaseDimension):
             fit = np.arange(pos_r[index], pos_2r[index] + 1)
             fit = fit[ok[fit]]
         else:
+            pos_r = np.arange(edges.size)
             radii, median = edges, np.median(counts, axis=0)
             slopes = neighbour_slopes(log_e, log_c)
             flatness = np.full(radii.shape, np.nan)
@@ -282,6 +311,8 @@ class CorrelationDimension(BaseDimension):
             )
         self.dimension_, self.intercept_, self.rvalue_ = _ols(log_e[fit], log_c[fit])
         self._fit_X = X
+        self.sample_indices_ = rows
+        self.n_pairs_ = counts[:, pos_r].sum(axis=0)
         self.counts_ = counts
         self.count_radii_ = edges
         self.log_radii_ = log_e
@@ -294,9 +325,7 @@ class CorrelationDimension(BaseDimension):
         self.fit_range_ = (float(edges[fit[0]]), float(edges[fit[-1]]))
         self.local_dimension_ = row_slopes(counts[:, fit], log_e[fit]).astype(X.dtype)
         self.summary_ = local_dimension_summary(self.local_dimension_)
-        self.n_undefined_ = self._warn_undefined(
-            self.local_dimension_, f"radius {self.fit_radii_[-2]:.4g}"
-        )
+        self.n_undefined_ = int(np.count_nonzero(np.isnan(self.local_dimension_)))
         return self
 
     def transform(self, X):

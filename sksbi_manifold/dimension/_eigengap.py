@@ -16,7 +16,7 @@ from .._geometry.kernels import gaussian_affinity
 from .._geometry.local_pca import weighted_local_pca
 from ._base import BANDWIDTH_CONSTRAINT, SCAN_CONSTRAINTS, BaseDimension
 from ._doubling import doubling_scan
-from ._scan import doubling_grid, neighbor_counts, scan_bounds
+from ._scan import doubling_grid, sample_counts, scan_bounds
 from ._summary import local_dimension_summary
 
 # epsilon="auto": epsilon = AUTO_EPSILON_FACTOR * R*, R* the doubling-plateau
@@ -219,7 +219,6 @@ class EigengapDimension(BaseDimension):
         "center": [StrOptions({"weighted_mean", "point"})],
         "bandwidth": BANDWIDTH_CONSTRAINT,
         **SCAN_CONSTRAINTS,
-        "sample_size": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
@@ -233,11 +232,11 @@ class EigengapDimension(BaseDimension):
         center="weighted_mean",
         sample_size=1000,
         bandwidth="silverman",
-        n_radii=16,
+        n_radii=32,
         min_neighbors=10,
         max_fraction=0.2,
         plateau_width=0.5,
-        plateau_tol=0.02,
+        plateau_tol=0.0,
         random_state=None,
         n_jobs=None,
         device=None,
@@ -264,14 +263,11 @@ class EigengapDimension(BaseDimension):
             X,
             min_neighbors=self.min_neighbors,
             max_fraction=self.max_fraction,
-            sample_size=1000,
             random_state=rng,
             n_jobs=self.n_jobs,
         )
         radii, edges, pos_r, pos_2r = doubling_grid(lo, hi, self.n_radii)
-        counts = neighbor_counts(
-            X[rows], edges, X, n_jobs=self.n_jobs, device=self.device
-        )
+        counts = sample_counts(X, rows, edges, n_jobs=self.n_jobs, device=self.device)
         scan = doubling_scan(
             counts,
             radii,
@@ -349,11 +345,7 @@ class EigengapDimension(BaseDimension):
         """
         X = self._validate_fit(X)
         rng = check_random_state(self.random_state)
-        n = X.shape[0]
-        if self.sample_size is None or self.sample_size >= n:
-            rows = np.arange(n)
-        else:
-            rows = np.sort(rng.choice(n, size=self.sample_size, replace=False))
+        rows = self._sample_rows(X.shape[0], rng)
         self.epsilon_ = self._resolve_epsilon(X, rows, rng)
         self.radius_ = self.radius_ratio * self.epsilon_
         self._fit_X = X
@@ -403,24 +395,3 @@ class EigengapDimension(BaseDimension):
             soft[block] = self._estimate(Xc[block])[3]
         self._warn_undefined(soft, f"radius_={self.radius_:.4g}", " of X")
         return soft.astype(X.dtype)[:, None]
-
-    def fit_transform(self, X, y=None):
-        """Fit, then the local estimates of every row of X.
-
-        Reuses the fitted estimates when every row was sampled; otherwise runs
-        local PCA at every row (``n / sample_size`` times the cost of ``fit``).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        local_dimension : ndarray of shape (n_samples, 1)
-        """
-        self.fit(X)
-        if self.sample_indices_.size == self._fit_X.shape[0]:
-            return self.local_dimension_[:, None].copy()
-        return self.transform(X)

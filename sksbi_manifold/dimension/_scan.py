@@ -28,7 +28,7 @@ def scan_bounds(
     *,
     min_neighbors: int,
     max_fraction: float,
-    sample_size: int,
+    sample_size: int = 300,
     random_state=None,
     n_jobs=None,
 ) -> tuple[float, float]:
@@ -110,6 +110,17 @@ def neighbor_counts(Q, radii, X_ref=None, *, n_jobs=None, device=None) -> np.nda
         return radius_counts(Q, radii, n_jobs=n_jobs, device=device)
     counts = radius_counts(Q, np.r_[0.0, radii], Y=X_ref, n_jobs=n_jobs, device=device)
     return counts[:, 1:] - (counts[:, :1] > 0)
+
+
+def sample_counts(X, rows, radii, *, n_jobs=None, device=None) -> np.ndarray:
+    """Self-excluded counts ``N_R`` of the rows ``rows`` among all rows of X.
+
+    All rows: the symmetric pass over the upper triangle; a subset: the
+    sampled rows against all rows (``len(rows) / n`` of the pairs).
+    """
+    if rows.size == X.shape[0]:
+        return neighbor_counts(X, radii, n_jobs=n_jobs, device=device)
+    return neighbor_counts(X[rows], radii, X, n_jobs=n_jobs, device=device)
 
 
 def doubling_estimates(n_r: np.ndarray, n_2r: np.ndarray) -> np.ndarray:
