@@ -87,10 +87,14 @@ def main() -> None:
     args = parser.parse_args()
 
     rates = {dt: gemm_rate(np.dtype(dt)) for dt in ("float32", "float64")}
-    print(f"GEMM rate: float32 {rates['float32']:.0f} GFLOP/s, "
-          f"float64 {rates['float64']:.0f} GFLOP/s (median of 5)")
-    header = (f"{'op':<8}{'n':>7} {'dtype':<8}{'time s':>8}{'floor s':>9}"
-              f"{'floor/time':>11}{'peak MiB':>10}  info")
+    print(
+        f"GEMM rate: float32 {rates['float32']:.0f} GFLOP/s, "
+        f"float64 {rates['float64']:.0f} GFLOP/s (median of 5)"
+    )
+    header = (
+        f"{'op':<8}{'n':>7} {'dtype':<8}{'time s':>8}{'floor s':>9}"
+        f"{'floor/time':>11}{'peak MiB':>10}  info"
+    )
     print(header)
     print("-" * len(header))
     rows = []
@@ -105,11 +109,22 @@ def main() -> None:
                 runs = [run_isolated((op, n, dt, args.n_jobs)) for _ in range(reps)]
                 t = statistics.median(r[0] for r in runs)
                 peak = max(r[1] for r in runs)
-                print(f"{op:<8}{n:>7} {dt:<8}{t:>8.2f}{floor:>9.2f}"
-                      f"{floor / t:>11.2f}{peak:>10.0f}  {runs[0][2]} "
-                      f"(median of {reps})")
-                rows.append(dict(op=op, n=n, dtype=dt, time=t, floor=floor,
-                                 peak_mib=peak, repeats=reps))
+                print(
+                    f"{op:<8}{n:>7} {dt:<8}{t:>8.2f}{floor:>9.2f}"
+                    f"{floor / t:>11.2f}{peak:>10.0f}  {runs[0][2]} "
+                    f"(median of {reps})"
+                )
+                rows.append(
+                    dict(
+                        op=op,
+                        n=n,
+                        dtype=dt,
+                        time=t,
+                        floor=floor,
+                        peak_mib=peak,
+                        repeats=reps,
+                    )
+                )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(dict(gemm=rates, rows=rows), fh, indent=1)

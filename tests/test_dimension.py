@@ -117,11 +117,16 @@ def test_select_plateau_prefers_the_flat_stretch_and_larger_radii():
     eligible[3:7] = False
     index, _ = _scan.select_plateau(radii, curve, eligible, width=0.5, tol=0.02)
     assert not 3 <= index <= 6
-    # the ends of the grid are never chosen (one-sided windows)
+    # the smallest radius is never chosen (its window sits at the noise floor)
     index, _ = _scan.select_plateau(
-        radii[:3], np.array([5.0, 3.0, 2.0]), np.ones(3, bool), width=0.5, tol=0.0
+        radii[:3], np.array([2.0, 2.01, 5.0]), np.ones(3, bool), width=0.5, tol=0.0
     )
     assert index == 1
+    # the largest is, when the curve flattens into the top of the grid
+    index, _ = _scan.select_plateau(
+        radii[:3], np.array([9.0, 3.0, 2.9]), np.ones(3, bool), width=0.5, tol=0.0
+    )
+    assert index == 2
 
 
 # ---------------------------------------------------------------- doubling

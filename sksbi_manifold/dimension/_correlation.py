@@ -108,7 +108,7 @@ class CorrelationDimension(BaseDimension):
         3. plateau rule: the flatness at ``R`` is the mean of
            ``|d log s / d log R|`` over grid steps within ``plateau_width / 2``
            octaves (at least one step each side); radii with fewer than
-           ``min_pairs`` counted pairs and the two ends of the grid are not
+           ``min_pairs`` counted pairs and the smallest radius are not
            chosen; the LARGEST radius whose flatness is within ``plateau_tol``
            of the smallest one (by default the flattest) is chosen, and its
            octave is the fit range.

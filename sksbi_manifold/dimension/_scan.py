@@ -164,11 +164,12 @@ def select_plateau(
     The flatness at radius ``R_j`` is the mean of ``|d log curve / d log R|``
     over consecutive grid radii within ``width / 2`` octaves of ``R_j`` (at
     least one step to each side). Candidates are the ``eligible`` radii with a
-    positive, finite curve value and such values on both sides (a plateau is
-    seen from both sides, so the ends of the grid are never chosen). The
-    smallest flatness ``F*`` among them is found and the LARGEST candidate
-    whose flatness is at most ``F* + tol`` is returned (furthest from the
-    noise scale).
+    positive, finite curve value and such a value below them (the smallest
+    radius is never chosen: its one-sided window sits at the noise or count
+    floor; the largest may be, when the curve is still flattening there and
+    the plateau lies at or beyond the top of the grid). The smallest flatness
+    ``F*`` among them is found and the LARGEST candidate whose flatness is at
+    most ``F* + tol`` is returned (furthest from the noise scale).
 
     Returns
     -------
@@ -189,10 +190,10 @@ def select_plateau(
             slopes = np.diff(log_c[members]) / np.diff(log_r[members])
             flatness[j] = np.mean(np.abs(slopes))
     usable = np.flatnonzero(ok)
-    two_sided = np.zeros(ok.shape, dtype=bool)
+    above_floor = np.zeros(ok.shape, dtype=bool)
     if usable.size >= 3:
-        two_sided[usable[1:-1]] = True
-    candidates = np.flatnonzero(eligible & two_sided & np.isfinite(flatness))
+        above_floor[usable[1:]] = True
+    candidates = np.flatnonzero(eligible & above_floor & np.isfinite(flatness))
     if candidates.size == 0:
         return None, flatness
     best = flatness[candidates].min()
