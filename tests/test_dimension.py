@@ -103,15 +103,20 @@ def test_doubling_grid_contains_every_double():
     assert radii.size == 1 and edges[pos_2r[0]] == pytest.approx(2.0)
 
 
-def test_select_plateau_prefers_the_flat_stretch_and_larger_radii():
+def test_select_plateau_picks_the_middle_of_the_flattest_stretch():
     radii = 2.0 ** np.arange(10)
     # noise-inflated start, plateau at 2, curvature drop at the end
     curve = np.array([9.0, 5.0, 3.0, 2.0, 2.0, 2.0, 2.0, 1.6, 1.1, 0.6])
     index, flat = _scan.select_plateau(
         radii, curve, np.ones(10, bool), width=0.5, tol=0.02
     )
-    assert index == 5  # last radius whose window is flat on both sides
+    assert index == 5  # middle of the radii whose window is flat (4 and 5)
     assert np.all(np.isfinite(flat))
+    # no plateau (a power law throughout): the middle of the grid, not an end
+    index, _ = _scan.select_plateau(
+        radii, radii**-0.5, np.ones(10, bool), width=0.5, tol=0.1
+    )
+    assert index == 5
     # ineligible radii are never chosen
     eligible = np.ones(10, bool)
     eligible[3:7] = False

@@ -109,9 +109,9 @@ class CorrelationDimension(BaseDimension):
            ``|d log s / d log R|`` over grid steps within ``plateau_width / 2``
            octaves (at least one step each side); radii with fewer than
            ``min_pairs`` counted pairs and the smallest radius are not
-           chosen; the LARGEST radius whose flatness is within ``plateau_tol``
-           of the smallest one (by default the flattest) is chosen, and its
-           octave is the fit range.
+           chosen; those whose flatness is within a factor ``1 + plateau_tol``
+           of the smallest one form the plateau, its middle radius is chosen,
+           and its octave is the fit range.
 
         Small radii measure ambient noise (slopes climb towards the ambient
         dimension), large radii saturation and curvature; the flattest stretch
@@ -131,9 +131,8 @@ class CorrelationDimension(BaseDimension):
         The largest automatic radius holds about this fraction of the data.
     plateau_width : float, default=0.5
         Width (octaves) of the flatness window.
-    plateau_tol : float, default=0.0
-        Flatness tolerance within which larger radii are preferred (0: the
-        flattest radius).
+    plateau_tol : float, default=0.1
+        Relative flatness tolerance of the plateau (see above).
     sample_size : int or None, default=5000
         Number of random rows whose neighbours are counted (against all
         rows); all rows if None or at least ``n_samples``.
@@ -220,7 +219,7 @@ class CorrelationDimension(BaseDimension):
         min_pairs=1000,
         max_fraction=0.2,
         plateau_width=0.5,
-        plateau_tol=0.0,
+        plateau_tol=0.1,
         sample_size=5000,
         random_state=None,
         n_jobs=None,

@@ -110,8 +110,9 @@ class DoublingDimension(BaseDimension):
            ``|d log D / d log R|`` over grid steps within ``plateau_width / 2``
            octaves of ``R`` (at least one step each side); radii whose median
            neighbour count is below ``min_neighbors`` are discarded; among the
-           rest, the LARGEST radius whose flatness is within ``plateau_tol`` of
-           the smallest one is chosen (the flattest one by default).
+           rest, those whose flatness is within a factor ``1 + plateau_tol``
+           of the smallest one form the plateau, and its middle radius is
+           chosen (the smallest radius of the grid never is).
 
         With isotropic ambient noise the small radii measure the noise (the
         estimate climbs towards the ambient dimension) and large radii measure
@@ -129,11 +130,10 @@ class DoublingDimension(BaseDimension):
         holds about this fraction of the data around a typical point.
     plateau_width : float, default=0.5
         Width (octaves of ``R``) of the window of the flatness measure.
-    plateau_tol : float, default=0.0
-        Flatness tolerance within which larger radii are preferred. 0 picks
-        the flattest radius; a positive tolerance moves the choice away from
-        the noise scale, towards curvature and boundary effects (which bias
-        the estimate down where no clean plateau exists, e.g. a noisy 5-ball).
+    plateau_tol : float, default=0.1
+        Relative flatness tolerance of the plateau (see above). 0 picks the
+        flattest radius, which jumps with sampling noise where the curve has
+        no clear plateau (e.g. noise giving way to a boundary).
     bandwidth : {"silverman", "scott"} or float, default="silverman"
         KDE bandwidth of the vote (see :func:`kde_bandwidth`).
     sample_size : int or None, default=5000
@@ -232,7 +232,7 @@ class DoublingDimension(BaseDimension):
         min_neighbors=10,
         max_fraction=0.2,
         plateau_width=0.5,
-        plateau_tol=0.0,
+        plateau_tol=0.1,
         bandwidth="silverman",
         sample_size=5000,
         random_state=None,

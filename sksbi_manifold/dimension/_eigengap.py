@@ -236,7 +236,7 @@ class EigengapDimension(BaseDimension):
         min_neighbors=10,
         max_fraction=0.2,
         plateau_width=0.5,
-        plateau_tol=0.0,
+        plateau_tol=0.1,
         random_state=None,
         n_jobs=None,
         device=None,

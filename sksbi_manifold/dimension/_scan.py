@@ -167,9 +167,12 @@ def select_plateau(
     positive, finite curve value and such a value below them (the smallest
     radius is never chosen: its one-sided window sits at the noise or count
     floor; the largest may be, when the curve is still flattening there and
-    the plateau lies at or beyond the top of the grid). The smallest flatness
-    ``F*`` among them is found and the LARGEST candidate whose flatness is at
-    most ``F* + tol`` is returned (furthest from the noise scale).
+    the plateau lies at or beyond the top of the grid). With ``F*`` the
+    smallest flatness among them, the candidates whose flatness is at most
+    ``(1 + tol) F*`` form the plateau and its middle one (by position) is
+    returned: where the curve has no clear plateau (noise giving way to
+    boundary effects) the flatness is nearly constant, and its argmin alone
+    would jump along the curve with the sampling noise.
 
     Returns
     -------
@@ -197,7 +200,8 @@ def select_plateau(
     if candidates.size == 0:
         return None, flatness
     best = flatness[candidates].min()
-    return int(candidates[flatness[candidates] <= best + tol].max()), flatness
+    plateau = candidates[flatness[candidates] <= (1.0 + tol) * best]
+    return int(plateau[plateau.size // 2]), flatness
 
 
 def eligible_radii(median_counts: np.ndarray, min_neighbors: int) -> np.ndarray:
