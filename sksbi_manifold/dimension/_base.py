@@ -15,6 +15,7 @@ from sklearn.utils.validation import (
 )
 
 from .._validation import check_not_constant
+from ._scan import scan_bounds
 
 # Warn when more than this share of the points has an undefined local estimate.
 UNDEFINED_WARN_FRACTION = 0.1
@@ -52,6 +53,16 @@ class BaseDimension(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         return X, X.astype(self._fit_X.dtype, copy=False)
+
+    def _scan_bounds(self, X, rng) -> tuple[float, float]:
+        """Ends ``(lo, hi)`` of the automatic radius grid (see ``scan_bounds``)."""
+        return scan_bounds(
+            X,
+            min_neighbors=self.min_neighbors,
+            max_fraction=self.max_fraction,
+            random_state=rng,
+            n_jobs=self.n_jobs,
+        )
 
     def _sample_rows(self, n: int, rng) -> np.ndarray:
         """Sorted rows where fit computes local estimates (``sample_size``)."""

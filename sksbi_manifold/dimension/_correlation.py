@@ -17,7 +17,6 @@ from ._scan import (
     doubling_grid,
     neighbor_counts,
     sample_counts,
-    scan_bounds,
     select_plateau,
     window,
 )
@@ -257,13 +256,7 @@ class CorrelationDimension(BaseDimension):
         rows = self._sample_rows(X.shape[0], rng)
         auto = isinstance(self.radii, str)
         if auto:
-            lo, hi = scan_bounds(
-                X,
-                min_neighbors=self.min_neighbors,
-                max_fraction=self.max_fraction,
-                random_state=rng,
-                n_jobs=self.n_jobs,
-            )
+            lo, hi = self._scan_bounds(X, rng)
             radii, edges, pos_r, pos_2r = doubling_grid(
                 lo / 2.0**_EXTRA_OCTAVES, hi, self.n_radii
             )

@@ -19,7 +19,6 @@ from ._scan import (
     eligible_radii,
     neighbor_counts,
     sample_counts,
-    scan_bounds,
     select_plateau,
 )
 from ._summary import kde_mode, local_dimension_summary
@@ -253,13 +252,7 @@ class DoublingDimension(BaseDimension):
 
     def _grid(self, X, rng):
         if isinstance(self.radius, str):
-            lo, hi = scan_bounds(
-                X,
-                min_neighbors=self.min_neighbors,
-                max_fraction=self.max_fraction,
-                random_state=rng,
-                n_jobs=self.n_jobs,
-            )
+            lo, hi = self._scan_bounds(X, rng)
             return doubling_grid(lo, hi, self.n_radii)
         radii = user_radii(self.radius, "radius")
         edges = np.unique(np.r_[radii, 2.0 * radii])

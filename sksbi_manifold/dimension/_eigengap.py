@@ -16,7 +16,7 @@ from .._geometry.kernels import gaussian_affinity
 from .._geometry.local_pca import weighted_local_pca
 from ._base import BANDWIDTH_CONSTRAINT, SCAN_CONSTRAINTS, BaseDimension
 from ._doubling import doubling_scan
-from ._scan import doubling_grid, sample_counts, scan_bounds
+from ._scan import doubling_grid, sample_counts
 from ._summary import local_dimension_summary
 
 # epsilon="auto": epsilon = AUTO_EPSILON_FACTOR * R*, R* the doubling-plateau
@@ -259,13 +259,7 @@ class EigengapDimension(BaseDimension):
         self.device = device
 
     def _auto_epsilon(self, X, rows, rng) -> float:
-        lo, hi = scan_bounds(
-            X,
-            min_neighbors=self.min_neighbors,
-            max_fraction=self.max_fraction,
-            random_state=rng,
-            n_jobs=self.n_jobs,
-        )
+        lo, hi = self._scan_bounds(X, rng)
         radii, edges, pos_r, pos_2r = doubling_grid(lo, hi, self.n_radii)
         counts = sample_counts(X, rows, edges, n_jobs=self.n_jobs, device=self.device)
         scan = doubling_scan(
