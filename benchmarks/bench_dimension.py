@@ -10,7 +10,8 @@ radius 0.01 * sqrt(256) = 0.16, pair-distance floor 0.01 * sqrt(512) = 0.23),
 ``make_lifted_manifold(..., random_state=0)``.
 
 Ours (default parameters, automatic scales, float32 input as the latents are
-stored, ``n_jobs=--n-jobs``): DoublingDimension, CorrelationDimension,
+stored, ``n_jobs=--n-jobs``): DoublingDimension, the same with
+``boundary="exclude"`` ("Doubling-bd"), CorrelationDimension,
 EigengapDimension. scikit-dimension 0.5 (default parameters, float64 input,
 ``n_jobs=--n-jobs`` where ``fit`` takes it: MLE's neighbour search):
 CorrInt (k1=10, k2=20), MLE (20 neighbours, harmonic-mean combination), lPCA
@@ -42,6 +43,7 @@ import argparse
 import statistics
 import time
 import warnings
+from functools import partial
 
 import numpy as np
 
@@ -67,6 +69,7 @@ def _data(kind: str, dim, n: int) -> np.ndarray:
 
 OURS = {
     "ours Doubling": DoublingDimension,
+    "ours Doubling-bd": partial(DoublingDimension, boundary="exclude"),
     "ours Correlation": CorrelationDimension,
     "ours Eigengap": EigengapDimension,
 }

@@ -32,6 +32,7 @@ ESTIMATORS = [
     EigengapDimension(random_state=0),
     EigengapDimension(epsilon=1.0, sample_size=8, random_state=0),
     DoublingDimension(sample_size=8, random_state=0),
+    DoublingDimension(boundary="exclude", random_state=0),
     CorrelationDimension(sample_size=8, random_state=0),
 ]
 
@@ -193,6 +194,56 @@ def test_doubling_boundary_bias_matches_the_exact_volumes():
     interior = rho + 2 * R <= 1.0
     assert interior.sum() > 100
     assert abs(np.nanmedian(local[interior]) - d) < 0.15
+
+
+def test_doubling_boundary_exclusion_on_a_cube():
+    """Unit 3-cube: the detector flags the points whose 2R-ball is cut (near a
+    face) and not those deep inside; the vote of the rest moves to 3."""
+    X, U, d = make_lifted_manifold(
+        "cube", 6000, ambient_dim=10, intrinsic_dim=3, random_state=0
+    )
+    kw = dict(radius=0.1, sample_size=None, random_state=0)
+    keep = DoublingDimension(**kw).fit(X)
+    est = DoublingDimension(boundary="exclude", **kw).fit(X)
+    assert keep.interior_mask_.all() and np.isnan(keep.boundary_shift_).all()
+    depth = np.minimum(U, 1.0 - U).min(axis=1)  # distance to the surface
+    flagged = ~est.interior_mask_
+    assert flagged[depth < 0.05].mean() > 0.95  # half-cut 2R-balls
+    assert flagged[depth > 0.25].mean() < 0.05  # 2R-ball inside
+    assert np.median(est.boundary_shift_[depth < 0.05]) > 0.15
+    # inside only sampling noise: |shift| / 2R ~ sqrt(d / ((d + 2) N_2R)) ~ 0.05
+    assert np.median(est.boundary_shift_[depth > 0.25]) < 0.08
+    assert keep.dimension_ < d - 0.1
+    assert abs(est.dimension_ - d) < 0.08
+    np.testing.assert_array_equal(est.local_dimension_, keep.local_dimension_)
+
+
+def test_doubling_boundary_exclusion_ignores_curvature_and_noise():
+    """A sphere has no boundary: its neighbourhood centroids move along the
+    normal (curvature) and with the ambient noise, not within the tangent
+    plane, so almost no point is excluded."""
+    X, _, _ = make_lifted_manifold(
+        "sphere", 3000, ambient_dim=50, noise=0.01, random_state=0
+    )
+    est = DoublingDimension(boundary="exclude", sample_size=None, random_state=0)
+    est.fit(X)
+    assert est.interior_mask_.mean() > 0.95
+    keep = DoublingDimension(sample_size=None, random_state=0).fit(X)
+    assert abs(est.dimension_ - keep.dimension_) < 0.05
+
+
+def test_doubling_boundary_everywhere_warns_and_keeps_all_points(monkeypatch):
+    from sksbi_manifold.dimension import _doubling
+
+    X, _, _ = make_lifted_manifold(
+        "ball", 2000, ambient_dim=8, intrinsic_dim=3, random_state=0
+    )
+    monkeypatch.setattr(_doubling, "MIN_INTERIOR", 2001)  # no vote is enough
+    est = DoublingDimension(radius=0.2, boundary="exclude", random_state=0)
+    with pytest.warns(UserWarning, match="clear of the boundary"):
+        est.fit(X)
+    assert est.interior_mask_.all()
+    assert est.dimension_ == DoublingDimension(radius=0.2).fit(X).dimension_
 
 
 def test_doubling_counts_come_from_one_engine_call(monkeypatch):
@@ -573,7 +624,8 @@ def test_small_noise_256d_known_dimension(kind, dim):
 def test_small_noise_5ball_256d():
     """Correlation (small radii: pairs suffice) and eigengap (directions) are
     within 0.3 of 5; the doubling estimate carries the boundary bias that
-    test_doubling_boundary_bias_matches_the_exact_volumes quantifies."""
+    test_doubling_boundary_bias_matches_the_exact_volumes quantifies, unless
+    the boundary points are left out of the vote."""
     X, d = _manifold("ball", 20000, dim=5, ambient=256, noise=0.001, seed=0)
     X = X.astype(np.float32)
     for est in (
@@ -584,3 +636,7 @@ def test_small_noise_5ball_256d():
         assert abs(est.dimension_ - d) < 0.3, (type(est).__name__, est.dimension_)
     doubling = DoublingDimension(random_state=0).fit(X).dimension_
     assert 4.3 < doubling < 4.9
+    # the vote of the points whose 2R-ball is clear of the boundary
+    est = DoublingDimension(boundary="exclude", random_state=0).fit(X)
+    assert abs(est.dimension_ - d) < 0.3, est.dimension_
+    assert est.interior_mask_.sum() >= 100

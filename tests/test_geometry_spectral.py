@@ -492,7 +492,7 @@ def test_weighted_local_pca_lifted_plane(center):
             assert subspace_angles(res.bases[m], vecs[:, :2]).max() < 1e-6
 
 
-def test_local_pca_svd_and_covariance_paths_agree_and_n_jobs():
+def test_local_pca_svd_covariance_and_gram_paths_agree_and_n_jobs():
     rng = np.random.default_rng(19)
     X, _, _ = lifted_plane(600, ambient=12, seed=19)
     X = X + 0.01 * rng.standard_normal(X.shape)  # full rank neighbourhoods
@@ -504,6 +504,9 @@ def test_local_pca_svd_and_covariance_paths_agree_and_n_jobs():
     auto = weighted_local_pca(X, W, rows, 3, n_jobs=2, **kw)
     np.testing.assert_allclose(svd.eigenvalues, cov.eigenvalues, rtol=1e-8, atol=1e-15)
     np.testing.assert_allclose(svd.bases, cov.bases, atol=1e-8)
+    gram = weighted_local_pca(X, W, rows, 3, method="gram", **kw)
+    np.testing.assert_allclose(gram.eigenvalues, svd.eigenvalues, rtol=1e-8, atol=1e-15)
+    np.testing.assert_allclose(gram.bases, svd.bases, atol=1e-8)
     serial = weighted_local_pca(X, W, rows, 3, **kw)
     np.testing.assert_array_equal(auto.bases, serial.bases)
     np.testing.assert_array_equal(auto.eigenvalues, serial.eigenvalues)
@@ -526,6 +529,11 @@ def test_local_pca_eigenvalues_only_small_neighbourhoods_and_chunking(monkeypatc
         auto.eigenvalues, cov.eigenvalues, rtol=1e-7, atol=1e-14 * top
     )
     np.testing.assert_allclose(auto.bases, cov.bases, atol=1e-7)
+    gram = weighted_local_pca(X, W, None, 4, method="gram", **kw)
+    np.testing.assert_allclose(
+        gram.eigenvalues, cov.eigenvalues, rtol=1e-7, atol=1e-14 * top
+    )
+    np.testing.assert_allclose(gram.bases, cov.bases, atol=1e-7)
     for method in ["auto", "svd"]:
         only = weighted_local_pca(X, W, None, 0, method=method, **kw)
         assert only.bases.shape == (400, 40, 0)

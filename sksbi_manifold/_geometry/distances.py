@@ -274,8 +274,9 @@ def _small_index(indices: np.ndarray, n_cols: int) -> np.ndarray:
 # --------------------------------------------------------------------------- #
 def _knn_task(ops: _Operands, block: slice, k: int, exclude_self: bool):
     Xb = ops.X[block]
+    # candidates from the data's dtype (no float64 copy of the block): the
+    # over-selection below absorbs the float32 rounding
     d2 = ops.xx[block, None] + ops.yy[None, :] - 2.0 * (Xb @ ops.Y.T)
-    d2 = d2.astype(np.float64, copy=False)
     if exclude_self and ops.same:
         d2[np.arange(d2.shape[0]), np.arange(block.start, block.stop)] = np.inf
     # Over-select, then rank the candidates by exact float64 distances.

