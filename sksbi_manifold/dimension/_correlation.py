@@ -108,9 +108,9 @@ class CorrelationDimension(BaseDimension):
            ``|d log s / d log R|`` over grid steps within ``plateau_width / 2``
            octaves (at least one step each side); radii with fewer than
            ``min_pairs`` counted pairs and the smallest radius are not
-           chosen; those whose flatness is within a factor ``1 + plateau_tol``
-           of the smallest one form the plateau, its middle radius is chosen,
-           and its octave is the fit range.
+           chosen; the radius is chosen by the weights
+           ``exp(-(F(R) / F* - 1) / plateau_tol)`` as in
+           :class:`DoublingDimension`, and its octave is the fit range.
 
         Small radii measure ambient noise (slopes climb towards the ambient
         dimension), large radii saturation and curvature; the flattest stretch
@@ -131,7 +131,7 @@ class CorrelationDimension(BaseDimension):
     plateau_width : float, default=0.5
         Width (octaves) of the flatness window.
     plateau_tol : float, default=0.1
-        Relative flatness tolerance of the plateau (see above).
+        Relative flatness scale of the plateau weights (see above).
     sample_size : int or None, default=5000
         Number of random rows whose neighbours are counted (against all
         rows); all rows if None or at least ``n_samples``.

@@ -114,9 +114,12 @@ class DoublingDimension(BaseDimension):
            ``|d log D / d log R|`` over grid steps within ``plateau_width / 2``
            octaves of ``R`` (at least one step each side); radii whose median
            neighbour count is below ``min_neighbors`` are discarded; among the
-           rest, those whose flatness is within a factor ``1 + plateau_tol``
-           of the smallest one form the plateau, and its middle radius is
-           chosen (the smallest radius of the grid never is).
+           rest (never the smallest radius of the grid), with ``F*`` the
+           smallest flatness, radius ``R`` gets the weight
+           ``exp(-(F(R) / F* - 1) / plateau_tol)`` and the radius nearest to
+           the weighted mean of ``log R`` is chosen: the flattest radius of a
+           clear plateau, the centre of the flattest stretch where there is
+           none.
 
         With isotropic ambient noise the small radii measure the noise (the
         estimate climbs towards the ambient dimension) and large radii measure
@@ -135,9 +138,9 @@ class DoublingDimension(BaseDimension):
     plateau_width : float, default=0.5
         Width (octaves of ``R``) of the window of the flatness measure.
     plateau_tol : float, default=0.1
-        Relative flatness tolerance of the plateau (see above). 0 picks the
-        flattest radius, which jumps with sampling noise where the curve has
-        no clear plateau (e.g. noise giving way to a boundary).
+        Relative flatness scale of the plateau weights (see above). 0 picks
+        the flattest radius, which jumps with sampling noise where the curve
+        has no clear plateau (e.g. noise giving way to a boundary).
     bandwidth : {"silverman", "scott"} or float, default="silverman"
         KDE bandwidth of the vote (see :func:`kde_bandwidth`).
     boundary : {"keep", "exclude"}, default="keep"

@@ -168,11 +168,15 @@ def select_plateau(
     radius is never chosen: its one-sided window sits at the noise or count
     floor; the largest may be, when the curve is still flattening there and
     the plateau lies at or beyond the top of the grid). With ``F*`` the
-    smallest flatness among them, the candidates whose flatness is at most
-    ``(1 + tol) F*`` form the plateau and its middle one (by position) is
-    returned: where the curve has no clear plateau (noise giving way to
-    boundary effects) the flatness is nearly constant, and its argmin alone
-    would jump along the curve with the sampling noise.
+    smallest flatness among them, each candidate gets the weight
+    ``exp(-(F / F* - 1) / tol)`` and the candidate nearest (in ``log R``) to
+    the weighted mean of ``log R`` is returned. A clear plateau (``F*`` far
+    below the rest) gives its flattest radius; where the curve has no
+    plateau (noise giving way to boundary effects) the flatness is nearly
+    constant, its argmin alone would jump along the curve with the sampling
+    noise, and the weighted centre of the flattest stretch moves smoothly
+    instead (a hard cut-off at ``(1 + tol) F*`` would still jump when one
+    radius crosses it). ``tol=0`` is the argmin (the middle of ties).
 
     Returns
     -------
@@ -199,9 +203,13 @@ def select_plateau(
     candidates = np.flatnonzero(eligible & above_floor & np.isfinite(flatness))
     if candidates.size == 0:
         return None, flatness
-    best = flatness[candidates].min()
-    plateau = candidates[flatness[candidates] <= (1.0 + tol) * best]
-    return int(plateau[plateau.size // 2]), flatness
+    flat = flatness[candidates]
+    best = flat.min()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        excess = np.where(flat == best, 0.0, flat / best - 1.0)
+        weight = np.exp(-excess / tol) if tol > 0 else (excess == 0).astype(float)
+    center = np.sum(weight * log_r[candidates]) / np.sum(weight)
+    return int(candidates[np.argmin(np.abs(log_r[candidates] - center))]), flatness
 
 
 def eligible_radii(median_counts: np.ndarray, min_neighbors: int) -> np.ndarray:
