@@ -68,6 +68,44 @@ def test_counts_at_many_radii_equal_brute_force(dtype, radii):
         np.testing.assert_array_equal(counts, expected)
 
 
+@pytest.mark.parametrize("same", [True, False], ids=["self", "cross"])
+def test_counts_with_edges_within_rounding_of_pairs(dtype, same):
+    """Edges 1e-7 (relative) above and below actual pair distances: far below
+    the float32 GEMM's rounding (~1e-5) and far above float64's, so every such
+    pair must be re-checked exactly, whatever the table says."""
+    rng = np.random.default_rng(3)
+    X = (rng.standard_normal((300, 256)) + 3.0).astype(dtype)  # large norms
+    Y = None if same else (rng.standard_normal((200, 256)) + 3.0).astype(dtype)
+    d2 = _sq(X, X if same else Y)
+    if same:
+        np.fill_diagonal(d2, np.inf)
+    picked = rng.choice(d2[np.isfinite(d2)], 30, replace=False)
+    edges = np.sort(np.r_[picked * (1 + 1e-7), picked * (1 - 1e-7)])
+    counts = D.radius_counts(X, np.sqrt(edges), Y)
+    expected = (d2[:, :, None] <= np.sqrt(edges) ** 2).sum(1)
+    np.testing.assert_array_equal(counts, expected)
+
+
+def test_counts_with_pairs_within_rounding_of_a_table_cell_border():
+    """The count table bins a pair by the cell of its float32 GEMM value
+    (cells 2^(1/128) wide) unless an edge lies within rounding of the cell.
+    Edge on a cell border, data scaled so that one pair sits within 1e-7 of
+    it (the GEMM value on either side): every count equals brute force."""
+    rng = np.random.default_rng(5)
+    X0 = rng.standard_normal((120, 256)) + 3.0
+    border = 512.0 * (1 + 37 / 128)  # exactly a cell border (exponent + 7 bits)
+    for trial in range(20):
+        i, j = rng.choice(120, 2, replace=False)
+        scale = np.sqrt(border / np.sum((X0[i] - X0[j]) ** 2))
+        X = (X0 * scale).astype(np.float32)
+        d2 = _sq(X, X)
+        np.fill_diagonal(d2, np.inf)
+        assert abs(d2[i, j] / border - 1) < 1e-6
+        counts = D.radius_counts(X, [np.sqrt(border), np.sqrt(border) * 1.3])
+        expected = (d2[:, :, None] <= np.array([border, 1.69 * border])).sum(1)
+        np.testing.assert_array_equal(counts, expected, err_msg=str(trial))
+
+
 def test_cross_counts_and_empty_neighbourhoods(dtype):
     X, Y = _data(dtype)
     counts = D.radius_counts(X, [0.1, 4.0], Y)

@@ -57,20 +57,22 @@ static inline Py_ssize_t count_below(const double *edges, Py_ssize_t n, double v
 /* Bins of a radius scan (tens of edges, most pairs beyond the last one, the
  * rest spread over the bins). The bit pattern of a positive double grows
  * with its value, so its exponent and top LUT_BITS mantissa bits index cells
- * a factor <= 2^(1/128) wide; a table gives the edges below each cell and,
- * with at most one edge per cell, one compare finishes. Edges too close
- * together or spanning too many cells: branch-free binary search. */
+ * a factor <= 2^(1/128) wide. A cell is clean when every value within the
+ * rounding slack of it falls in one bin and is far from zero (where the GEMM
+ * form cancels): the table holds that bin, and one load bins a pair without
+ * any compare. The few cells near an edge, and values outside the table,
+ * are dirty (-1): the caller bins them with the full rounding check. */
 #define LUT_BITS 7
 #define LUT_SHIFT (52 - LUT_BITS)
 #define LUT_MAX_CELLS (1 << 16)
 
 struct edge_index {
-    const double *edges;
     double *ext;       /* edges + [inf]: ext[t] is safe for t <= n */
-    Py_ssize_t n;
     uint64_t key0;     /* cell of the smallest positive edge */
-    int64_t size;      /* table cells; 0: binary search */
-    int32_t *first;    /* size + 1 entries, first[size] = n */
+    int64_t size;      /* table cells; 0: no table */
+    int32_t *bin;      /* bin of each clean cell, -1 for a dirty one */
+    double below_lo, below_hi; /* values in between lie below every */
+    Py_ssize_t below_bin;      /* positive edge, clean: this bin */
 };
 
 static inline uint64_t cell_of(double v)
@@ -91,54 +93,55 @@ static inline double cell_start(uint64_t cell)
 static void edge_index_free(struct edge_index *ix)
 {
     free(ix->ext);
-    free(ix->first);
+    free(ix->bin);
 }
 
-static void edge_index_table(struct edge_index *ix)
+/* `slack` bounds the rounding error of every value that will be looked up. */
+static void edge_index_table(struct edge_index *ix, const double *e,
+                             Py_ssize_t n, double slack)
 {
-    const double *e = ix->edges;
-    Py_ssize_t n = ix->n, p = 0;
+    Py_ssize_t p = 0;
     while (p < n && !(e[p] > 0.0))
         p++; /* zero edges (self pairs) stay below the table */
     if (p == n || !isfinite(e[n - 1]))
         return;
     uint64_t k0 = cell_of(e[p]), span = cell_of(e[n - 1]) - k0 + 1;
-    if (span > LUT_MAX_CELLS || (ix->first = malloc((span + 1) * 4)) == NULL)
+    if (span > LUT_MAX_CELLS || (ix->bin = malloc(span * 4)) == NULL)
         return;
-    for (uint64_t c = 0; c <= span; c++) {
-        ix->first[c] = c < span ? (int32_t)count_below(e, n, cell_start(k0 + c))
-                                : (int32_t)n;
-        if (c > 0 && ix->first[c] - ix->first[c - 1] > 1) {
-            free(ix->first); /* two edges in one cell */
-            ix->first = NULL;
-            return;
-        }
+    for (uint64_t c = 0; c < span; c++) {
+        double lo = cell_start(k0 + c), hi = cell_start(k0 + c + 1);
+        Py_ssize_t t = count_below(e, n, lo - slack);
+        int clean = lo > 4.0 * slack && t == count_below(e, n, hi + slack);
+        ix->bin[c] = clean ? (int32_t)t : -1;
     }
     ix->key0 = k0;
     ix->size = (int64_t)span;
+    ix->below_lo = 4.0 * slack;
+    ix->below_hi = cell_start(k0) - slack;
+    ix->below_bin = p;
 }
 
 /* Returns -1 when out of memory; release with edge_index_free. */
 static int edge_index_init(struct edge_index *ix, const double *edges,
-                           Py_ssize_t n)
+                           Py_ssize_t n, double slack)
 {
-    *ix = (struct edge_index){edges, NULL, n, 0, 0, NULL};
+    *ix = (struct edge_index){NULL, 0, 0, NULL, INFINITY, -INFINITY, 0};
     if ((ix->ext = malloc((n + 1) * sizeof(double))) == NULL)
         return -1;
     memcpy(ix->ext, edges, n * sizeof(double));
     ix->ext[n] = INFINITY;
-    edge_index_table(ix);
+    edge_index_table(ix, edges, n, slack);
     return 0;
 }
 
-/* Number of edges below x (n beyond the last edge). */
-static inline Py_ssize_t edge_index_bin(const struct edge_index *ix, double x)
+/* Bin of v from the table, or -1 when v needs the full check. */
+static inline Py_ssize_t edge_index_clean_bin(const struct edge_index *ix,
+                                              double v)
 {
-    uint64_t c = cell_of(x) - ix->key0; /* below the table: wraps around */
-    if (c >= (uint64_t)ix->size)         /* no table, or x outside it */
-        return count_below(ix->edges, ix->n, x);
-    Py_ssize_t t = ix->first[c];
-    return t + (ix->ext[t] < x);
+    uint64_t c = cell_of(v) - ix->key0; /* below the table: wraps around */
+    if (c < (uint64_t)ix->size)
+        return ix->bin[c];
+    return v > ix->below_lo && v < ix->below_hi ? ix->below_bin : -1;
 }
 
 /* Let GCC/Clang build an AVX2 clone of the vectorised loops, picked at run

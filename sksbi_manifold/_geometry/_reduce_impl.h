@@ -78,43 +78,74 @@ static inline Py_ssize_t FN(bin_of)(const struct block *bk, Py_ssize_t i,
     return t;
 }
 
+static double FN(max_xx)(const struct block *bk)
+{
+    const T *xx = (const T *)bk->xx;
+    double top = 0.0;
+    for (Py_ssize_t i = 0; i < bk->b; i++)
+        top = (double)xx[i] > top ? (double)xx[i] : top;
+    return top;
+}
+
 /* hist_rows[i, t] (and hist_cols[j, t] when given) += #pairs whose squared
- * distance falls in (edges[t-1], edges[t]]. The pairs beyond the last edge
- * are skipped by a branch: counting them in a spare slot instead chains
- * every increment through one address (measured 1.5x slower). */
+ * distance falls in (edges[t-1], edges[t]]. Per row, a branch-free pass
+ * first lists the columns within reach of the last edge (an in/out branch
+ * would mispredict on every other pair when about half are in); the listed
+ * pairs are binned by the clean-cell table, the rest (near an edge or
+ * nearly coincident) by a binary search and, within rounding of an edge, the
+ * exact distance. Bin n_edges is the spare slot of pairs beyond the last
+ * edge. */
 static int FN(bin_counts)(const struct block *bk, const double *edges,
                           Py_ssize_t n_edges, int32_t *hist_rows,
                           int32_t *hist_cols)
 {
     struct edge_index ix;
+    double yy_max = FN(max_yy)(bk);
+    double slack_max = bk->tol * (FN(max_xx)(bk) + yy_max);
     T *row = malloc(bk->m * sizeof(T));
-    if (row == NULL || edge_index_init(&ix, edges, n_edges)) {
+    int32_t *near = malloc(bk->m * sizeof(int32_t));
+    int32_t *bins = calloc(n_edges + 1, sizeof(int32_t));
+    if (row == NULL || near == NULL || bins == NULL ||
+        edge_index_init(&ix, edges, n_edges, slack_max)) {
         free(row);
+        free(near);
+        free(bins);
         return -1;
     }
-    double yy_max = FN(max_yy)(bk);
     for (Py_ssize_t i = 0; i < bk->b; i++) {
         FN(row_sq)(bk, i, row);
         double s = FN(row_slack)(bk, i, yy_max);
         double reject = edges[n_edges - 1] + s;
         struct span sp = pair_span(bk, i);
-        int32_t *hist = hist_rows + i * n_edges;
+        Py_ssize_t n_near = 0;
         for (Py_ssize_t j = sp.start; j < bk->m; j++) {
+            near[n_near] = (int32_t)j;
+            n_near += (double)row[j] <= reject;
+        }
+        for (Py_ssize_t q = 0; q < n_near; q++) {
+            Py_ssize_t j = near[q];
             double v = row[j];
-            if (v > reject || j == sp.self)
+            if (j == sp.self)
                 continue;
-            Py_ssize_t t = edge_index_bin(&ix, v - s);
-            /* Nearly coincident, or within rounding of an edge: exact. */
-            if (v <= 4.0 * s || ix.ext[t] <= v + s)
-                t = count_below(edges, n_edges, FN(exact_pair)(bk, i, j));
-            if (t == n_edges)
-                continue;
-            hist[t]++;
-            if (hist_cols != NULL)
+            Py_ssize_t t = edge_index_clean_bin(&ix, v);
+            if (t < 0) {
+                t = count_below(edges, n_edges, v - s);
+                /* Nearly coincident, or within rounding of an edge: exact. */
+                if (v <= 4.0 * s || ix.ext[t] <= v + s)
+                    t = count_below(edges, n_edges, FN(exact_pair)(bk, i, j));
+            }
+            bins[t]++;
+            if (hist_cols != NULL && t < n_edges)
                 hist_cols[j * n_edges + t]++;
         }
+        int32_t *hist = hist_rows + i * n_edges;
+        for (Py_ssize_t t = 0; t < n_edges; t++)
+            hist[t] += bins[t];
+        memset(bins, 0, (n_edges + 1) * sizeof(int32_t));
     }
     free(row);
+    free(near);
+    free(bins);
     edge_index_free(&ix);
     return 0;
 }
