@@ -24,12 +24,13 @@ rows of our EigengapDimension): sklearn kNN of those rows, then
 ``skdim.id.lPCA().fit`` on each neighbourhood. The global ``lPCA.fit`` is PCA
 of the whole cloud (its linear span), not an intrinsic estimate.
 
-Timing: wall clock of ``fit`` on the same machine in one process. A method is
-repeated ``--repeats`` times and the median reported when its first run takes
-less than ``--max-repeat-seconds``; otherwise (and for n >= 50,000) it runs
-once. The "reps" column says which. The speed-up is the time of the fastest
-scikit-dimension method that processes every row (CorrInt, MLE) divided by
-ours; lPCA(pw) runs on a subsample only and is left out of it.
+Timing: wall clock of ``fit`` on the same machine in one process. When its
+first run takes less than ``--max-repeat-seconds`` that run is a warm-up and
+the median of ``--repeats`` further runs is reported; otherwise (and for
+n >= 50,000) it runs once. The "reps" column says which. The speed-up is the
+time of the fastest scikit-dimension method that processes every row
+(CorrInt, MLE) divided by ours; lPCA(pw) runs on a subsample only and is left
+out of it.
 
 ``--curves`` prints instead the estimate of each of our estimators against
 the radius (the scan each one fits) on the noisy sphere and 5-ball and on
@@ -99,11 +100,15 @@ def _theirs(lpca_sample: int, n_jobs):
 
 
 def _time(fn, X, repeats: int, max_repeat_seconds: float):
+    """Median of ``repeats`` timed runs after a warm-up run (first-call costs:
+    thread pools, page faults on fresh arrays), or the single first run when
+    it took ``max_repeat_seconds`` or more (or ``repeats == 1``)."""
     t = time.perf_counter()
     value = fn(X)
     times = [time.perf_counter() - t]
-    if times[0] < max_repeat_seconds:
-        for _ in range(repeats - 1):
+    if repeats > 1 and times[0] < max_repeat_seconds:
+        times = []
+        for _ in range(repeats):
             t = time.perf_counter()
             fn(X)
             times.append(time.perf_counter() - t)
