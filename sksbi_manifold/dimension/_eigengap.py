@@ -61,6 +61,7 @@ def local_spectra(X_ref, Q, epsilon, radius, n_eigen, *, center, n_jobs, device)
         0,  # eigenvalues only
         center=center,
         n_eigenvalues=n_eigen,
+        dtype=X_ref.dtype,  # float32 data: float32 covariances (half the cost)
         n_jobs=n_jobs,
     )
     return pca.eigenvalues, pca.n_neighbors
