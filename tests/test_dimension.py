@@ -519,6 +519,18 @@ def test_eigengap_is_scale_free_and_reference_setting_is_not():
     assert abs(ref.dimension_ - 5.5) < 0.05
 
 
+def test_eigengap_float32_data_give_the_float64_estimates():
+    X, _ = _manifold("sphere", 1500, ambient=150, noise=0.01, seed=3)
+    f64 = EigengapDimension(epsilon=0.3, sample_size=200, random_state=0).fit(X)
+    f32 = clone(f64).fit(X.astype(np.float32))
+    assert f32.local_dimension_.dtype == np.float32
+    np.testing.assert_allclose(f32.local_dimension_, f64.local_dimension_, atol=1e-3)
+    top = f64.eigenvalues_[:, :1]
+    np.testing.assert_allclose(
+        f32.eigenvalues_, f64.eigenvalues_, atol=1e-5 * top.max()
+    )
+
+
 def test_eigengap_epsilon_from_an_estimator():
     class FittedScale:
         epsilon_ = 0.3

@@ -515,6 +515,24 @@ def test_local_pca_svd_covariance_and_gram_paths_agree_and_n_jobs():
         np.testing.assert_allclose(svd.eigenvalues[m], vals[:12], rtol=1e-8)
 
 
+def test_local_pca_float32_matches_float64():
+    rng = np.random.default_rng(29)
+    X, _, _ = lifted_plane(500, ambient=160, seed=29)
+    X = X + 0.01 * rng.standard_normal(X.shape)
+    W = gaussian_affinity(radius_graph(X, 0.5), 0.2)  # > 80 neighbours: Gram
+    assert W.getnnz(axis=1).min() > 80
+    kw = dict(n_eigenvalues=16, center="weighted_mean")
+    ref = weighted_local_pca(X, W, None, 0, **kw)
+    f32 = weighted_local_pca(X.astype(np.float32), W, None, 0, dtype=np.float32, **kw)
+    top = ref.eigenvalues[:, :1]
+    np.testing.assert_allclose(f32.eigenvalues, ref.eigenvalues, atol=1e-5 * top.max())
+    np.testing.assert_allclose(
+        f32.eigenvalues[:, :2], ref.eigenvalues[:, :2], rtol=1e-4
+    )
+    with pytest.raises(ValueError, match="dtype"):
+        weighted_local_pca(X, W, None, 0, dtype=np.int64)
+
+
 def test_local_pca_eigenvalues_only_small_neighbourhoods_and_chunking(monkeypatch):
     rng = np.random.default_rng(23)
     X, _, _ = lifted_plane(400, ambient=40, seed=23)
