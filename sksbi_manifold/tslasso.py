@@ -522,19 +522,20 @@ class TSLasso(TransformerMixin, BaseEstimator):
     def _projected_gradients(self, X, F, gradients, rows):
         """(m, d, p) projected gradients and (m, p) squared ambient norms."""
         W = _row_affinity(X, rows, self.epsilon_, self.radius_ratio, self.n_jobs)
-        pca = local_pca.weighted_local_pca(
-            X, W, rows, self.tangent_dim_, center="point", n_jobs=self.n_jobs
-        )
-        n_bad = int(pca.deficient.sum())
         need = self.tangent_dim_ + 1
         if gradients is None:
             grad_dim = min(self.gradient_tangent_dim, X.shape[1])
             need = max(need, grad_dim + 1)
-            n_bad = int((pca.n_neighbors < need).sum())
+        # one local PCA serves the tangent bases and the gradient regression
+        # (same weights, same centres): its leading columns are both
+        pca = local_pca.weighted_local_pca(
+            X, W, rows, need - 1, center="point", n_jobs=self.n_jobs
+        )
+        n_bad = int((pca.n_neighbors < need).sum())
         _warn_deficient(n_bad, rows.size, need, self.epsilon_, "TSLasso")
         proj = np.empty((rows.size, self.tangent_dim_, F.shape[1]))
         sq_norms = np.empty((rows.size, F.shape[1]))
-        basesT = np.swapaxes(pca.bases, 1, 2)
+        basesT = np.swapaxes(pca.bases[:, :, : self.tangent_dim_], 1, 2)
         for start in range(0, rows.size, _GRADIENT_CHUNK):
             part = slice(start, start + _GRADIENT_CHUNK)
             if gradients is None:
@@ -545,6 +546,7 @@ class TSLasso(TransformerMixin, BaseEstimator):
                     rows[part],
                     n_components=grad_dim,
                     center="point",
+                    bases=pca.bases[part],
                     n_jobs=self.n_jobs,
                 )
             else:

@@ -619,6 +619,21 @@ def test_estimate_gradients_linear_on_lifted_plane_is_exact():
     np.testing.assert_allclose(g1[:, :, 0], grad[:, :, 0], atol=1e-8)
 
 
+def test_estimate_gradients_with_precomputed_bases():
+    rng = np.random.default_rng(23)
+    X, _, _ = lifted_plane(600, ambient=20, seed=23)
+    X = X + 0.01 * rng.standard_normal(X.shape)
+    W = gaussian_affinity(radius_graph(X, 0.2), 0.07)
+    F = np.c_[np.sin(3 * X[:, 0]), X[:, 1] ** 2]
+    rows = np.arange(0, 600, 7)
+    own, _ = estimate_gradients(X, F, W, rows, n_components=3)
+    pca = weighted_local_pca(X, W, rows, 5, center="point")  # more columns
+    given, _ = estimate_gradients(X, F, W, rows, n_components=3, bases=pca.bases)
+    np.testing.assert_allclose(given, own, atol=1e-10)
+    with pytest.raises(ValueError, match="bases"):
+        estimate_gradients(X, F, W, rows, n_components=3, bases=pca.bases[:, :, :2])
+
+
 def test_estimate_gradients_quadratic_on_curved_surface():
     rng = np.random.default_rng(22)
     n = 2000

@@ -419,10 +419,11 @@ def local_coordinates(X, graph, rows, bases, *, centers=None) -> np.ndarray:
     return Z
 
 
-def _gradient_task(X, F, weights, rows, n_components, center, method, rcond):
+def _gradient_task(X, F, weights, rows, n_components, center, method, rcond, U):
     nb = _neighbourhoods(weights, rows)
     _, A = _centered_differences(X, nb, rows, center)
-    _, U = _local_eigen(A, n_components, n_components, method)
+    if U is None:
+        _, U = _local_eigen(A, n_components, n_components, method)
     design = A @ U  # sqrt(w_ij) Delta_ij, (c, width, k)
     sqrt_w = np.sqrt(nb.weights)[:, None]
     response = sqrt_w * (F[nb.cols] - F[rows][nb.row])
@@ -440,6 +441,7 @@ def estimate_gradients(
     center: str = "point",
     rcond: float = 1e-8,
     method: str = "auto",
+    bases: np.ndarray | None = None,
     n_jobs: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Ambient gradients by weighted local-PCA regression (ALGORITHMS.md 8.1).
@@ -470,6 +472,10 @@ def estimate_gradients(
         Relative singular-value cutoff of the pseudo-inverse.
     method : {"auto", "svd", "covariance"}, default="auto"
         Local PCA path, see ``weighted_local_pca``.
+    bases : ndarray of shape (len(rows), D, >= n_components), default=None
+        Local PCA bases of these rows computed already with the same weights
+        and ``center`` (e.g. ``weighted_local_pca(...).bases``); their first
+        ``n_components`` columns replace the local eigenproblems.
     n_jobs : int, default=None
         Parallel chunks (threads).
 
@@ -489,10 +495,27 @@ def estimate_gradients(
     if n_components < 1:
         raise ValueError(f"n_components must be >= 1, got {n_components}.")
     k = min(n_components, X.shape[1])
+    if bases is not None:
+        bases = np.asarray(bases, dtype=np.float64)
+        if bases.shape[:2] != (len(rows), X.shape[1]) or bases.shape[2] < k:
+            raise ValueError(
+                f"bases must have shape ({len(rows)}, {X.shape[1]}, >= {k}), "
+                f"got {bases.shape}."
+            )
     chunks = _plan_chunks(np.diff(weights.indptr)[rows], X.shape[1] + F.shape[1])
     with _single_threaded_blas():
         results = Parallel(n_jobs=n_jobs, prefer="threads")(
-            delayed(_gradient_task)(X, F, weights, rows[pos], k, center, method, rcond)
+            delayed(_gradient_task)(
+                X,
+                F,
+                weights,
+                rows[pos],
+                k,
+                center,
+                method,
+                rcond,
+                None if bases is None else bases[pos, :, :k],
+            )
             for pos in chunks
         )
     gradients = np.zeros((len(rows), X.shape[1], F.shape[1]))
