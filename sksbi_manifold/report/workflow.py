@@ -167,8 +167,9 @@ def _dimension(state: _State) -> None:
     for ds in filter(None, (state.target, state.reference)):
         rows = _subsample(ds.X.shape[0], cfg.n_dimension, rng)
         X = ds.X[rows]
-        dd = DoublingDimension(n_jobs=cfg.n_jobs).fit(X)
-        cd = CorrelationDimension(n_jobs=cfg.n_jobs).fit(X)
+        seed = cfg.random_state  # the estimators sample rows: same seed, same report
+        dd = DoublingDimension(random_state=seed, n_jobs=cfg.n_jobs).fit(X)
+        cd = CorrelationDimension(random_state=seed, n_jobs=cfg.n_jobs).fit(X)
         curves[ds.name] = (dd.radii_, dd.dimension_by_radius_)
         out[ds.name] = {
             "doubling": float(dd.dimension_),
@@ -274,7 +275,9 @@ def _parameters(state: _State) -> None:
     if ref is None or ref.params is None:
         state.results["parameter_transfer"] = "skipped: no labelled set"
         return
-    nw = NadarayaWatsonInterpolator(n_jobs=cfg.n_jobs).fit(ref.X, ref.params)
+    nw = NadarayaWatsonInterpolator(
+        random_state=cfg.random_state, n_jobs=cfg.n_jobs
+    ).fit(ref.X, ref.params)
     tgt.params, tgt.names = np.asarray(nw.predict(tgt.X)), list(ref.names)
     state.results["parameter_transfer"] = {
         "bandwidth": float(nw.bandwidth_),
