@@ -48,13 +48,19 @@ static inline double FN(row_slack)(const struct block *bk, Py_ssize_t i,
     return bk->tol * ((double)((const T *)bk->xx)[i] + yy_max);
 }
 
+/* Largest of n nonnegative squared norms. */
+static double FN(max_norm)(const void *norms, Py_ssize_t n)
+{
+    const T *v = (const T *)norms;
+    double top = 0.0;
+    for (Py_ssize_t k = 0; k < n; k++)
+        top = (double)v[k] > top ? (double)v[k] : top;
+    return top;
+}
+
 static double FN(max_yy)(const struct block *bk)
 {
-    const T *yy = (const T *)bk->yy;
-    double top = 0.0;
-    for (Py_ssize_t j = 0; j < bk->m; j++)
-        top = (double)yy[j] > top ? (double)yy[j] : top;
-    return top;
+    return FN(max_norm)(bk->yy, bk->m);
 }
 
 /* d2 of pair (i, j): exact when coincident (the GEMM value is rounding
@@ -78,15 +84,6 @@ static inline Py_ssize_t FN(bin_of)(const struct block *bk, Py_ssize_t i,
     return t;
 }
 
-static double FN(max_xx)(const struct block *bk)
-{
-    const T *xx = (const T *)bk->xx;
-    double top = 0.0;
-    for (Py_ssize_t i = 0; i < bk->b; i++)
-        top = (double)xx[i] > top ? (double)xx[i] : top;
-    return top;
-}
-
 /* hist_rows[i, t] (and hist_cols[j, t] when given) += #pairs whose squared
  * distance falls in (edges[t-1], edges[t]]. Per row, a branch-free pass
  * first lists the columns within reach of the last edge (an in/out branch
@@ -101,7 +98,7 @@ static int FN(bin_counts)(const struct block *bk, const double *edges,
 {
     struct edge_index ix;
     double yy_max = FN(max_yy)(bk);
-    double slack_max = bk->tol * (FN(max_xx)(bk) + yy_max);
+    double slack_max = bk->tol * (FN(max_norm)(bk->xx, bk->b) + yy_max);
     T *row = malloc(bk->m * sizeof(T));
     int32_t *near = malloc(bk->m * sizeof(int32_t));
     int32_t *bins = calloc(n_edges + 1, sizeof(int32_t));
