@@ -251,6 +251,17 @@ def test_doubling_boundary_exclusion_ignores_curvature_and_noise():
     assert abs(est.dimension_ - keep.dimension_) < 0.05
 
 
+def test_tangent_shift_without_neighbours_flags_nothing():
+    from sksbi_manifold.dimension._boundary import boundary_points, tangent_shift
+
+    X = np.random.default_rng(0).standard_normal((50, 5))
+    # a one-column subset and a tiny radius: no neighbour is found
+    shift = tangent_shift(X, np.arange(10), 1e-6, 2, 1e9, np.random.RandomState(1))
+    ratio, boundary = boundary_points(shift, 2)
+    assert not shift.n_neighbors.any() and not boundary.any()
+    np.testing.assert_array_equal(ratio, 0.0)
+
+
 def test_doubling_boundary_everywhere_warns_and_keeps_all_points(monkeypatch):
     from sksbi_manifold.dimension import _doubling
 

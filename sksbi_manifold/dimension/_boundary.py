@@ -61,6 +61,9 @@ def tangent_shift(
     graph = radius_graph(X[rows], radius, Y=X[cols], n_jobs=n_jobs, device=device)
     graph.data[:] = 1.0
     counts = np.diff(graph.indptr)
+    if graph.nnz == 0:  # nothing to test: no point is a boundary point
+        empty = np.zeros((len(rows), n_components))
+        return Bunch(coef=empty, variance=empty, n_neighbors=counts, radius=radius)
     X_cols = X[cols].astype(np.float64)
     shift = (graph @ X_cols) / np.maximum(counts, 1)[:, None] - X[rows]
 
