@@ -16,6 +16,7 @@ from sklearn.utils.validation import (
 
 from .._validation import check_not_constant
 from ._scan import scan_bounds
+from ._summary import local_dimension_summary
 
 # Warn when more than this share of the points has an undefined local estimate.
 UNDEFINED_WARN_FRACTION = 0.1
@@ -63,6 +64,24 @@ class BaseDimension(TransformerMixin, BaseEstimator):
             random_state=rng,
             n_jobs=self.n_jobs,
         )
+
+    def _scan_params(self) -> dict:
+        """Keywords of ``doubling_scan`` from the shared scan parameters."""
+        return dict(
+            min_neighbors=self.min_neighbors,
+            width=self.plateau_width,
+            tol=self.plateau_tol,
+            bandwidth=self.bandwidth,
+        )
+
+    def _set_vote(self, local):
+        """Set ``summary_``, ``dimension_`` (KDE mode), its mean and median."""
+        summary = local_dimension_summary(local, bandwidth=self.bandwidth)
+        self.summary_ = summary
+        self.dimension_ = summary.mode
+        self.dimension_mean_ = summary.mean
+        self.dimension_median_ = summary.median
+        return summary
 
     def _sample_rows(self, n: int, rng) -> np.ndarray:
         """Sorted rows where fit computes local estimates (``sample_size``)."""

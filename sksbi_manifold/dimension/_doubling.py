@@ -23,7 +23,7 @@ from ._scan import (
     sample_counts,
     select_plateau,
 )
-from ._summary import kde_mode, local_dimension_summary
+from ._summary import kde_mode
 
 # boundary="exclude": fewest rows left for the vote.
 MIN_INTERIOR = 30
@@ -325,16 +325,7 @@ class DoublingDimension(BaseDimension):
             check_radius_has_neighbors(
                 counts[:, pos_r[-1]], radii[-1], "radius", "DoublingDimension"
             )
-        scan = doubling_scan(
-            counts,
-            radii,
-            pos_r,
-            pos_2r,
-            min_neighbors=self.min_neighbors,
-            width=self.plateau_width,
-            tol=self.plateau_tol,
-            bandwidth=self.bandwidth,
-        )
+        scan = doubling_scan(counts, radii, pos_r, pos_2r, **self._scan_params())
         self._fit_X = X
         self.sample_indices_ = rows
         self.counts_ = counts
@@ -353,13 +344,7 @@ class DoublingDimension(BaseDimension):
         if self.boundary == "exclude":
             typical = np.median(counts[:, pos_2r[scan.index]])
             self._exclude_boundary(X, rows, typical, rng)
-        summary = local_dimension_summary(
-            self.local_dimension_[self.interior_mask_], bandwidth=self.bandwidth
-        )
-        self.summary_ = summary
-        self.dimension_ = summary.mode
-        self.dimension_mean_ = summary.mean
-        self.dimension_median_ = summary.median
+        summary = self._set_vote(self.local_dimension_[self.interior_mask_])
         self.dimension_vote_ = summary.vote
         self.n_undefined_ = self._warn_undefined(
             self.local_dimension_, f"radius_={self.radius_:.4g}"

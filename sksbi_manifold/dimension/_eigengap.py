@@ -17,7 +17,6 @@ from .._geometry.local_pca import weighted_local_pca
 from ._base import BANDWIDTH_CONSTRAINT, SCAN_CONSTRAINTS, BaseDimension
 from ._doubling import doubling_scan
 from ._scan import doubling_grid, sample_counts
-from ._summary import local_dimension_summary
 
 # epsilon="auto": epsilon = AUTO_EPSILON_FACTOR * R*, R* the doubling-plateau
 # radius. With R*/3 the effective Gaussian neighbourhood is too small for a
@@ -263,16 +262,7 @@ class EigengapDimension(BaseDimension):
         lo, hi = self._scan_bounds(X, rng)
         radii, edges, pos_r, pos_2r = doubling_grid(lo, hi, self.n_radii)
         counts = sample_counts(X, rows, edges, n_jobs=self.n_jobs, device=self.device)
-        scan = doubling_scan(
-            counts,
-            radii,
-            pos_r,
-            pos_2r,
-            min_neighbors=self.min_neighbors,
-            width=self.plateau_width,
-            tol=self.plateau_tol,
-            bandwidth=self.bandwidth,
-        )
+        scan = doubling_scan(counts, radii, pos_r, pos_2r, **self._scan_params())
         R = float(radii[scan.index])
         self.scan_ = Bunch(
             radii=radii,
@@ -357,13 +347,7 @@ class EigengapDimension(BaseDimension):
         self.n_neighbors_ = n_nb
         self.local_dimension_ = soft.astype(X.dtype)
         self.local_dimension_hard_ = hard
-        summary = local_dimension_summary(
-            self.local_dimension_, bandwidth=self.bandwidth
-        )
-        self.summary_ = summary
-        self.dimension_ = summary.mode
-        self.dimension_mean_ = summary.mean
-        self.dimension_median_ = summary.median
+        self._set_vote(self.local_dimension_)
         finite = hard[np.isfinite(hard)].astype(np.int64)
         self.dimension_vote_ = int(np.bincount(finite).argmax()) if finite.size else -1
         self.n_undefined_ = self._warn_undefined(
