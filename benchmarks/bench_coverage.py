@@ -3,7 +3,7 @@
     python benchmarks/bench_coverage.py [--n 20000] [--n-jobs 2] [--json out.json]
 
 Draws ``n`` simulated and ``n`` experimental latents in R^256 with
-``make_cryo_latents``, runs ``density_coverage`` with the paper's split (15%
+``make_toy_cryo_latents``, runs ``density_coverage`` with the paper's split (15%
 held out: 17,000 fitting and 3,000 test rows at n = 20,000; bandwidths by
 5-fold cross-validation) and prints the table, the KL divergences, the
 wall-clock and CPU time, and the load average (the machine may be shared).
@@ -17,7 +17,7 @@ import os
 import time
 
 from sksbi_manifold.coverage import density_coverage
-from sksbi_manifold.datasets import make_cryo_latents
+from sksbi_manifold.datasets import make_toy_cryo_latents
 
 
 def main(argv=None) -> dict:
@@ -28,8 +28,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--json", help="also write the result to this file")
     args = parser.parse_args(argv)
 
-    sim = make_cryo_latents(args.n, random_state=args.seed).data
-    exp = make_cryo_latents(args.n, domain="experimental", random_state=args.seed + 1)
+    sim = make_toy_cryo_latents(args.n, random_state=args.seed).data
+    exp = make_toy_cryo_latents(
+        args.n, domain="experimental", random_state=args.seed + 1
+    )
     load_before = os.getloadavg()[0]
     wall, cpu = time.perf_counter(), time.process_time()
     res = density_coverage(

@@ -2,7 +2,7 @@
 
 The paper carries the conformation theta from simulated to experimental latents
 by Nadaraya-Watson regression (Appendix A.6). Here: predict theta of 20,000
-fresh simulated latents from 20,000 training latents (``make_cryo_latents``,
+fresh simulated latents from 20,000 training latents (``make_toy_cryo_latents``,
 R^256, float32), side by side with ``KNeighborsRegressor`` and
 ``RadiusNeighborsRegressor`` at their best setting on a small grid (chosen on
 the test set, i.e. an oracle choice that favours the competitors). The NW
@@ -25,7 +25,7 @@ import numpy as np
 from sklearn.metrics import r2_score
 from sklearn.neighbors import KNeighborsRegressor, RadiusNeighborsRegressor
 
-from sksbi_manifold.datasets import make_cryo_latents
+from sksbi_manifold.datasets import make_toy_cryo_latents
 from sksbi_manifold.interpolation import NadarayaWatsonInterpolator
 
 
@@ -38,8 +38,8 @@ def _timed(est, X, y, Xt):
 
 
 def main(n_train: int, n_test: int, n_jobs: int | None) -> None:
-    train = make_cryo_latents(n_train, random_state=0)
-    test = make_cryo_latents(n_test, random_state=1)
+    train = make_toy_cryo_latents(n_train, random_state=0)
+    test = make_toy_cryo_latents(n_test, random_state=1)
     X, y = train.data, train.params[:, 0]
     Xt, yt = test.data, test.params[:, 0]
     print(f"theta from R^{X.shape[1]} latents: train {n_train}, test {n_test}")

@@ -12,7 +12,7 @@ divergences; :func:`~sksbi_manifold.near_reference` then keeps the simulated
 rows that lie near the experimental ones.
 
 We use the synthetic cryoSBI-like latents of
-:func:`~sksbi_manifold.datasets.make_cryo_latents`: the "experimental" domain
+:func:`~sksbi_manifold.datasets.make_toy_cryo_latents`: the "experimental" domain
 covers only the middle 14 of the 20 conformations, a narrower defocus range,
 mostly high SNR, and carries an extra "ice thickness" variation that the
 simulator lacks.
@@ -25,10 +25,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from sksbi_manifold import density_coverage, near_reference
-from sksbi_manifold.datasets import make_cryo_latents
+from sksbi_manifold.datasets import make_toy_cryo_latents
 
-sim = make_cryo_latents(2500, domain="simulated", random_state=0)
-exp = make_cryo_latents(2500, domain="experimental", random_state=1)
+sim = make_toy_cryo_latents(2500, domain="simulated", random_state=0)
+exp = make_toy_cryo_latents(2500, domain="experimental", random_state=1)
 print(f"simulated {sim.data.shape}, experimental {exp.data.shape}, {sim.data.dtype}")
 
 # %%

@@ -13,7 +13,7 @@ regressor (``score`` is R^2), so its bandwidth can be chosen by its built-in
 leave-one-out rule or by ``GridSearchCV``, also inside a ``Pipeline``.
 
 The synthetic experimental set of
-:func:`~sksbi_manifold.datasets.make_cryo_latents` does have parameters, so we
+:func:`~sksbi_manifold.datasets.make_toy_cryo_latents` does have parameters, so we
 can check the transfer.
 """
 
@@ -30,11 +30,11 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 from sksbi_manifold import NadarayaWatsonInterpolator
-from sksbi_manifold.datasets import make_cryo_latents
+from sksbi_manifold.datasets import make_toy_cryo_latents
 from sksbi_manifold.interpolation import UnsupportedRowsWarning
 
-sim = make_cryo_latents(2500, domain="simulated", random_state=0)
-exp = make_cryo_latents(1500, domain="experimental", random_state=1)
+sim = make_toy_cryo_latents(2500, domain="simulated", random_state=0)
+exp = make_toy_cryo_latents(1500, domain="experimental", random_state=1)
 targets = ["theta", "log_snr"]
 y_sim, y_exp = sim.params[:, :2], exp.params[:, :2]
 

@@ -3,7 +3,7 @@ The paper's workflow, end to end
 ================================
 
 This example chains every estimator of the package on the default data, the
-cryoSBI-like latents of :func:`~sksbi_manifold.datasets.make_cryo_latents`
+cryoSBI-like latents of :func:`~sksbi_manifold.datasets.make_toy_cryo_latents`
 (an "experimental" set without labels and a labelled "simulated" set, both in
 ``R^256``), and draws the figure types of *Cryo-EM images are intrinsically
 low dimensional* (Evans et al.):
@@ -44,13 +44,13 @@ from sksbi_manifold import (
     density_coverage,
     near_reference,
 )
-from sksbi_manifold.datasets import make_cryo_latents
+from sksbi_manifold.datasets import make_toy_cryo_latents
 from sksbi_manifold.dimension import UndefinedDimensionWarning
 from sksbi_manifold.interpolation import UnsupportedRowsWarning
 
 start = time.perf_counter()
-exp = make_cryo_latents(4000, domain="experimental", random_state=0)
-sim = make_cryo_latents(4000, domain="simulated", random_state=1)
+exp = make_toy_cryo_latents(4000, domain="experimental", random_state=0)
+sim = make_toy_cryo_latents(4000, domain="simulated", random_state=1)
 names = list(sim.param_names)
 sets = {"experimental": exp.data, "simulated": sim.data}
 print(f"experimental {exp.data.shape}, simulated {sim.data.shape}; parameters: {names}")

@@ -138,7 +138,7 @@ class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator
     Targets are averaged componentwise. Quaternion targets (the rotation
     parameters) have the ``q = -q`` ambiguity: averaging raw components of
     nearby quaternions of opposite sign cancels them, so canonicalise the
-    signs first (e.g. ``q0 >= 0`` as ``make_cryo_latents`` does) or
+    signs first (e.g. ``q0 >= 0`` as ``make_toy_cryo_latents`` does) or
     interpolate a sign-free representation such as the rotation matrix. The
     paper averages raw components.
 

@@ -2,11 +2,13 @@
 
 :class:`DensityFlatteningSampler` drops low-connectivity rows (fewer than
 ``min_neighbors`` other rows within ``radius``), optionally keeps only rows
-near a reference set, and draws a sample with probabilities proportional to
-``1 / N_R(x)``, so that the sample is close to uniform over the data
-manifold. It follows the imbalanced-learn sampler protocol (``fit_resample``)
-and also exposes the flattening weights (``sample_weight_``) for users who
-reweight instead of dropping rows.
+near a reference set, and draws a fixed-size sample whose inclusion
+probabilities are proportional to ``1 / N_R(x)`` (capped at 1), so that the
+sample is close to uniform over the data manifold. It follows the
+imbalanced-learn sampler protocol (``fit_resample``) and also exposes the
+flattening weights (``sample_weight_``) for users who reweight instead of
+dropping rows, and the inclusion probabilities of the draw
+(``inclusion_probabilities_``).
 
 :func:`near_reference` is the coverage filter on its own.
 """
@@ -94,6 +96,61 @@ def near_reference(X, X_ref, radius: float, *, n_jobs: int | None = None) -> np.
     return _near(X, X_ref, radius, n_jobs)
 
 
+def _capped_inclusion_probabilities(weight: np.ndarray, size: int) -> np.ndarray:
+    """``min(1, c * weight)`` with ``c`` such that the values sum to ``size``.
+
+    The capped-proportional iteration (units whose proportional value
+    exceeds 1 are set to 1, the rest rescaled, until none exceeds 1) in
+    closed form: with the weights sorted in decreasing order and ``S_k`` the
+    sum of all but the ``k`` largest, the ``k`` largest are capped for the
+    smallest ``k`` with ``(size - k) * w_(k) <= S_k``. Values within a
+    rounding tolerance of 1 are capped too, so that in the systematic draw
+    no uncapped interval can hold two points.
+    """
+    n_pool = weight.size
+    if size >= n_pool:
+        return np.ones(n_pool)
+    order = np.argsort(-weight, kind="stable")
+    w = weight[order]
+    tail = np.cumsum(w[::-1])[::-1]  # tail[k] = sum of w[k:]
+    tol = 1e-9 + 8 * np.finfo(float).eps * size
+    k = np.arange(size)
+    ok = (size - k) * w[:size] <= (1 - tol) * tail[:size]
+    n_cap = int(np.argmax(ok)) if ok.any() else size  # monotone in k
+    pi = np.empty(n_pool)
+    pi[order[:n_cap]] = 1.0
+    if n_cap < n_pool:
+        rest = w[n_cap:]
+        pi[order[n_cap:]] = rest * ((size - n_cap) / rest.sum())
+    return pi
+
+
+def _systematic_pps(pi: np.ndarray, size: int, rng) -> np.ndarray:
+    """Indices drawn by systematic PPS sampling in random order.
+
+    Rows with ``pi == 1`` are taken; the others, in a random order, cover
+    consecutive intervals of lengths ``pi`` on ``[0, size - n_certain)``,
+    and the rows whose interval holds one of ``u, u + 1, ...`` are drawn
+    (``u ~ U[0, 1)``). Row ``i`` is drawn with probability ``pi[i]`` and
+    exactly ``size`` rows are drawn (``pi`` sums to ``size``, entries < 1
+    hold at most one point).
+    """
+    certain = np.flatnonzero(pi >= 1.0)
+    m = size - certain.size
+    if m == 0:
+        return certain
+    rest = np.flatnonzero(pi < 1.0)
+    perm = rest[rng.permutation(rest.size)]
+    cum = np.cumsum(pi[perm])
+    cum *= m / cum[-1]
+    u = rng.uniform()
+    # number of points u + j below the end of each interval
+    ends = np.ceil(cum - u)
+    ends[-1] = m
+    hit = np.diff(ends, prepend=0.0) > 0
+    return np.concatenate([certain, perm[hit]])
+
+
 def _histogram_entropy(counts: np.ndarray) -> float:
     """Entropy of the histogram of neighbour counts (20 bins up to the max)."""
     top = max(int(counts.max()), 1)
@@ -103,7 +160,7 @@ def _histogram_entropy(counts: np.ndarray) -> float:
 
 
 class DensityFlatteningSampler(BaseEstimator):
-    """Drop low-connectivity rows, then resample with probability ∝ 1/N_R.
+    """Drop low-connectivity rows, then resample with inclusion ∝ 1/N_R.
 
     The pre-processing of the paper's Appendix A.4 (ALGORITHMS.md section 3):
 
@@ -113,9 +170,11 @@ class DensityFlatteningSampler(BaseEstimator):
     3. optionally keep only rows within ``coverage_radius`` of a reference
        set ``X_ref`` passed to ``fit``/``fit_resample`` (paper: simulated
        rows within 7.5 of an experimental row);
-    4. draw ``n_samples`` of the remaining rows (the *inliers*) without
-       replacement, with probabilities proportional to ``1 / N_R(x)`` (paper:
-       20 000 rows), which flattens the density over the data manifold;
+    4. draw exactly ``n_samples`` of the remaining rows (the *inliers*)
+       without replacement, row ``x`` with inclusion probability
+       ``min(1, c / N_R(x))``, ``c`` set so that the probabilities sum to
+       ``n_samples`` (paper: 20 000 rows), which flattens the density over
+       the data manifold (see Notes);
     5. optionally drop the drawn rows whose Gaussian kernel degree at
        ``degree_epsilon`` is in the bottom ``degree_quantile`` (paper: 5%
        at the geometric-consistency epsilon, before Diffusion Maps).
@@ -151,7 +210,9 @@ class DensityFlatteningSampler(BaseEstimator):
         Number of rows to draw, or a fraction in ``(0, 1]`` of the inliers.
         Without replacement an integer larger than the number of inliers
         raises a ``ValueError``. The paper drew 20 000 of about 40 000
-        inliers; smaller fractions flatten more (see Notes).
+        inliers. A sample cannot be flatter than the sparsest regions allow:
+        once ``c / N_R(x) >= 1`` there, all their rows are drawn and the
+        rest of the sample comes from denser regions (see Notes).
     replace : bool, default=False
         Draw with replacement (i.i.d. draws ∝ ``1 / N_R``; rows may repeat,
         ``n_samples`` may exceed the number of inliers).
@@ -188,9 +249,17 @@ class DensityFlatteningSampler(BaseEstimator):
         Radius of the coverage filter, ``None`` when no ``X_ref`` was given.
     sample_weight_ : ndarray of shape (n_samples,)
         Flattening weights ``∝ 1 / N_R(x)`` on the inliers, 0 elsewhere,
-        normalised to mean 1 over the inliers (the draw's probabilities are
-        ``sample_weight_ / sample_weight_.sum()``). Not affected by the
+        normalised to mean 1 over the inliers (with ``replace=True`` each
+        draw picks row ``i`` with probability
+        ``sample_weight_[i] / sample_weight_.sum()``). Not affected by the
         degree filter.
+    inclusion_probabilities_ : ndarray of shape (n_samples,)
+        Probability that each row of the fitted ``X`` is drawn, 0 for the
+        outliers and the rows outside the coverage filter. Without
+        replacement ``min(1, c * sample_weight_)``, summing to the number
+        of drawn rows; rows at 1 are always drawn. With ``replace=True``
+        the probability ``1 - (1 - p_i) ** n_draws`` of appearing at least
+        once. Computed before the degree filter.
     sample_indices_ : ndarray of shape (n_kept,), dtype intp
         Rows of the fitted ``X`` returned by ``fit_resample``, sorted;
         unique unless ``replace=True``.
@@ -212,18 +281,26 @@ class DensityFlatteningSampler(BaseEstimator):
     recount it. Outliers barely touch other rows' counts, and counting
     before the coverage cut avoids an artificial edge at the cut.
 
-    **Saturation.** Drawing *without replacement* with probabilities ``p``
-    does not give inclusion probabilities proportional to ``p``: once the
-    sparse regions are used up, the rest of the sample comes from the dense
-    regions. Flattening is therefore close to exact only when ``n_samples``
-    is a small fraction of the inliers. In a two-density test (ratio 10)
-    the dense/sparse ratio of the sample is 1.0-1.1 at 5% of the rows,
-    1.2-1.3 at 10% and 1.7-1.8 at 18% (ALGORITHMS.md 9.9). The paper's 50%
-    keeps part of the density contrast. ``replace=True`` draws with the
-    weights' exact proportions but repeats rows. The draw without
-    replacement is sequential (successive) sampling, done in one pass with
-    the exponential-key method of Efraimidis and Spirakis, which has the
-    same distribution as ``numpy.random.choice(replace=False, p=...)``.
+    **Sampling design.** Flattening needs the *inclusion* probabilities
+    ``pi_i`` to be proportional to ``1 / N_R(x_i)``. Drawing rows one after
+    the other without replacement with probabilities proportional to the
+    weights (``numpy.random.choice(replace=False, p=...)``) does not give
+    that: each draw removes a row from the pool, so the rows of sparse
+    regions, drawn early, have inclusion probabilities below proportional
+    and the dense regions fill the rest (in two squares with a density
+    ratio of 10, a 10% sample stayed 1.3 times denser in the dense square).
+    The draw is instead systematic sampling with probabilities proportional
+    to size in random order (Madow's design): the target
+    ``pi_i = min(1, c / N_R(x_i))`` with ``sum_i pi_i = n_samples`` is
+    found by the usual capping (rows whose proportional value exceeds 1 are
+    set to 1, the others rescaled until none does); the rows at 1 are
+    taken, and the others are laid in a random order as consecutive
+    intervals of lengths ``pi_i``, and the rows whose interval contains one
+    of ``u, u + 1, u + 2, ...`` (``u`` uniform in [0, 1)) are drawn. This
+    gives exactly these inclusion probabilities and exactly ``n_samples``
+    rows in O(n); the random order keeps neighbouring rows of ``X`` from
+    being drawn or skipped together. ``replace=True`` draws i.i.d. with the weights'
+    proportions but repeats rows.
 
     Examples
     --------
@@ -239,7 +316,7 @@ class DensityFlatteningSampler(BaseEstimator):
     >>> X_res, y_res = sampler.fit_resample(X, y)
     >>> X_res.shape
     (100, 2)
-    >>> bool(30 < y_res.sum() < 60)  # 10% before, about 40% after
+    >>> bool(35 < y_res.sum() < 65)  # 10% before, about half after
     True
     """
 
@@ -379,7 +456,10 @@ class DensityFlatteningSampler(BaseEstimator):
         weight /= weight[inliers].mean()
         self.sample_weight_ = weight
 
-        idx = self._draw(np.flatnonzero(inliers), weight[inliers], rng)
+        pool = np.flatnonzero(inliers)
+        idx, pi = self._draw(pool, weight[inliers], rng)
+        self.inclusion_probabilities_ = np.zeros(n)
+        self.inclusion_probabilities_[pool] = pi
         self.degree_threshold_ = None
         if self.degree_quantile > 0:
             idx = self._degree_filter(X, idx)
@@ -453,17 +533,14 @@ class DensityFlatteningSampler(BaseEstimator):
         else:
             size = max(1, round(float(self.n_samples) * n_pool))
         if self.replace:
-            chosen = rng.choice(
-                n_pool, size=size, replace=True, p=weight / weight.sum()
-            )
-        elif size == n_pool:
-            chosen = np.arange(n_pool)
+            p = weight / weight.sum()
+            chosen = rng.choice(n_pool, size=size, replace=True, p=p)
+            with np.errstate(divide="ignore"):  # p == 1 for a single inlier
+                pi = -np.expm1(size * np.log1p(-p))  # 1 - (1 - p) ** size
         else:
-            # Efraimidis-Spirakis: the `size` largest keys log(u) / w are a
-            # successive weighted sample without replacement.
-            keys = np.log1p(-rng.uniform(size=n_pool)) / weight
-            chosen = np.argpartition(-keys, size - 1)[:size]
-        return np.sort(pool[chosen])
+            pi = _capped_inclusion_probabilities(weight, size)
+            chosen = _systematic_pps(pi, size, rng)
+        return np.sort(pool[chosen]), pi
 
     def _degree_filter(self, X, idx):
         if self.degree_epsilon is None:

@@ -19,7 +19,7 @@ from sksbi_manifold.coverage import (
     _kde_log_density,
     density_coverage,
 )
-from sksbi_manifold.datasets import make_cryo_latents
+from sksbi_manifold.datasets import make_toy_cryo_latents
 
 
 def _gauss(seed, n, dim, scale=1.0, shift=0.0):
@@ -159,8 +159,8 @@ def test_coverage_asymmetry_nested_gaussians():
 
 
 def test_cryo_coverage_goes_the_papers_way():
-    sim = make_cryo_latents(1000, random_state=0).data
-    exp = make_cryo_latents(1000, domain="experimental", random_state=1).data
+    sim = make_toy_cryo_latents(1000, random_state=0).data
+    exp = make_toy_cryo_latents(1000, domain="experimental", random_state=1).data
     res = density_coverage(sim, exp, names=("sim", "exp"), random_state=0, n_jobs=2)
     kl_se, kl_es = res.kl_divergence
     # Table 1: D(p_s || p_e) = 1824.9 >> D(p_e || p_s) = 97.6
@@ -256,8 +256,8 @@ def test_cryo_coverage_at_paper_size_under_a_minute():
     shared, so the assertion is on the CPU time of this process (all its
     threads), which must fit in 60 s even on one core.
     """
-    sim = make_cryo_latents(20000, random_state=0).data
-    exp = make_cryo_latents(20000, domain="experimental", random_state=1).data
+    sim = make_toy_cryo_latents(20000, random_state=0).data
+    exp = make_toy_cryo_latents(20000, domain="experimental", random_state=1).data
     wall, cpu = time.perf_counter(), time.process_time()
     res = density_coverage(sim, exp, names=("sim", "exp"), random_state=0, n_jobs=2)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu

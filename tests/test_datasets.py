@@ -18,8 +18,8 @@ from sksbi_manifold.datasets import (
     _cryo,
     load_latents,
     load_parameters,
-    make_cryo_latents,
     make_lifted_manifold,
+    make_toy_cryo_latents,
 )
 
 KINDS = ["circle", "sphere", "torus", "swiss_roll", "strip", "ball", "cube"]
@@ -301,18 +301,18 @@ def test_lifted_validation(kwargs, match):
 
 
 # ---------------------------------------------------------------------------
-# make_cryo_latents
+# make_toy_cryo_latents
 # ---------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def sim():
-    return make_cryo_latents(4000, random_state=0)
+    return make_toy_cryo_latents(4000, random_state=0)
 
 
 @pytest.fixture(scope="module")
 def exp():
-    return make_cryo_latents(2000, domain="experimental", random_state=1)
+    return make_toy_cryo_latents(2000, domain="experimental", random_state=1)
 
 
 def test_cryo_shapes_dtypes(sim):
@@ -334,26 +334,26 @@ def test_cryo_shapes_dtypes(sim):
     assert sim.posterior_mean.shape == sim.posterior_width.shape == (4000,)
     assert sim.domain == "simulated" and sim.frame is None
     assert sim.ice_thickness is None
-    small = make_cryo_latents(10, latent_dim=16, random_state=0)
+    small = make_toy_cryo_latents(10, latent_dim=16, random_state=0)
     assert small.data.shape == (10, 16) and small.data.dtype == np.float32
 
 
 def test_cryo_deterministic():
-    a = make_cryo_latents(300, random_state=5)
-    b = make_cryo_latents(300, random_state=5)
-    c = make_cryo_latents(300, random_state=6)
+    a = make_toy_cryo_latents(300, random_state=5)
+    b = make_toy_cryo_latents(300, random_state=5)
+    c = make_toy_cryo_latents(300, random_state=6)
     for field in ("data", "params", "posterior_mean", "posterior_width"):
         np.testing.assert_array_equal(a[field], b[field])
     assert not np.allclose(a.params, c.params)
     rs = np.random.RandomState(5)
-    d = make_cryo_latents(300, random_state=rs)
+    d = make_toy_cryo_latents(300, random_state=rs)
     assert d.data.shape == (300, 256)
 
 
 def test_cryo_map_independent_of_random_state():
     # the same parameters give the same clean signal whatever the seed
     lmap = _cryo._latent_map(256)
-    a = make_cryo_latents(5, random_state=0)
+    a = make_toy_cryo_latents(5, random_state=0)
     np.testing.assert_array_equal(lmap.mix, _cryo._latent_map.__wrapped__(256).mix)
     clean = _cryo._clean_signal(a.params, lmap)
     s = a.signal_fraction[:, None]
@@ -381,7 +381,7 @@ def test_cryo_parameter_ranges(sim):
 
 
 def test_cryo_latents_smooth_in_theta_fixed_params():
-    params = make_cryo_latents(64, random_state=3).params
+    params = make_toy_cryo_latents(64, random_state=3).params
     params[:, 1] = np.log(1e-1)  # high SNR
     lmap = _cryo._latent_map(256)
     curves = []
@@ -467,7 +467,7 @@ def test_cryo_experimental_domain(sim, exp):
 def test_cryo_experimental_overlaps_but_differs(sim):
     sim_a = sim.data[:2000].astype(np.float64)
     sim_b = sim.data[2000:].astype(np.float64)
-    exp = make_cryo_latents(2000, domain="experimental", random_state=1)
+    exp = make_toy_cryo_latents(2000, domain="experimental", random_state=1)
     exp_x = exp.data.astype(np.float64)
     exp_to_sim = _nn_distances(sim_a, exp_x)
     sim_to_sim = _nn_distances(sim_a, sim_b)
@@ -488,7 +488,7 @@ def test_cryo_experimental_overlaps_but_differs(sim):
 
 def test_cryo_as_frame():
     pd = pytest.importorskip("pandas")
-    b = make_cryo_latents(20, random_state=0, as_frame=True)
+    b = make_toy_cryo_latents(20, random_state=0, as_frame=True)
     assert isinstance(b.frame, pd.DataFrame)
     assert list(b.frame.columns) == b.param_names
     np.testing.assert_array_equal(b.frame.to_numpy(), b.params)
@@ -496,9 +496,9 @@ def test_cryo_as_frame():
 
 def test_cryo_as_frame_without_pandas(monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)
-    assert make_cryo_latents(5, random_state=0).frame is None
+    assert make_toy_cryo_latents(5, random_state=0).frame is None
     with pytest.raises(ImportError, match="pip install pandas"):
-        make_cryo_latents(5, random_state=0, as_frame=True)
+        make_toy_cryo_latents(5, random_state=0, as_frame=True)
 
 
 @pytest.mark.parametrize(
@@ -511,16 +511,16 @@ def test_cryo_as_frame_without_pandas(monkeypatch):
 )
 def test_cryo_validation(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        make_cryo_latents(**kwargs)
+        make_toy_cryo_latents(**kwargs)
 
 
 @pytest.mark.slow
 def test_cryo_fast_at_scale():
     import time
 
-    make_cryo_latents(10, random_state=0)
+    make_toy_cryo_latents(10, random_state=0)
     start = time.perf_counter()
-    b = make_cryo_latents(100_000, random_state=0)
+    b = make_toy_cryo_latents(100_000, random_state=0)
     assert time.perf_counter() - start < 5
     assert b.data.shape == (100_000, 256)
 
@@ -653,7 +653,7 @@ def test_load_latents_errors(tmp_path):
 
 
 def test_load_parameters_csv_round_trip(tmp_path):
-    sim = make_cryo_latents(25, random_state=0)
+    sim = make_toy_cryo_latents(25, random_state=0)
     path = tmp_path / "params.csv"
     np.savetxt(
         path,

@@ -1,11 +1,15 @@
 """The ``sksbi-manifold report`` command: bad input and an end-to-end run."""
 
 import json
+import os
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from sksbi_manifold.report.cli import main
+import sksbi_manifold
+from sksbi_manifold.report import workflow
+from sksbi_manifold.report.cli import _parser, main
 
 
 def _latents(tmp_path, n=200, name="X.npy", nan_row=None):
@@ -53,6 +57,217 @@ def test_unsupported_suffix(tmp_path, capsys):
     bad.write_text("1 2 3")
     assert main(["report", str(bad), "--out", str(tmp_path)]) == 2
     assert "cannot read latents" in capsys.readouterr().err
+
+
+def _one_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in err[0], err
+    return err[0]
+
+
+@pytest.mark.parametrize(
+    "option, value, match",
+    [
+        ("--n-jobs", "0", "non-zero integer"),
+        ("--n-jobs", "two", "must be an integer"),
+        ("--max-samples", "0", "positive integer"),
+        ("--max-samples", "-5", "positive integer"),
+        ("--max-samples", "1.5", "must be an integer"),
+        ("--n-default", "0", "positive integer"),
+        ("--n-default", "-1", "positive integer"),
+        ("--random-state", "-1", "[0, 2**32 - 2]"),
+    ],
+)
+def test_bad_option_values_are_one_line(tmp_path, capsys, option, value, match):
+    argv = ["report", str(tmp_path / "nope.npy"), option, value, "--out", str(tmp_path)]
+    assert main(argv) == 2
+    line = _one_line(capsys)
+    assert f"argument {option}:" in line and repr(value) in line and match in line
+
+
+@pytest.mark.parametrize("value", ["-1", "-2", "1", "8"])
+def test_n_jobs_accepts_joblib_values(value):
+    args = _parser().parse_args(["report", "--n-jobs", value, "--max-samples", "1"])
+    assert args.n_jobs == int(value) and args.max_samples == 1
+
+
+def test_usage_errors_are_one_line(capsys):
+    assert main([]) == 2
+    assert "required: command" in _one_line(capsys)
+    assert main(["report", "--bogus"]) == 2
+    assert "unrecognized arguments: --bogus" in _one_line(capsys)
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    out = capsys.readouterr().out
+    assert out == f"sksbi-manifold {sksbi_manifold.__version__}\n"
+
+
+@pytest.fixture
+def no_load(monkeypatch):
+    """Fail the test if the input is read: the output check must come first."""
+
+    def load(config):
+        raise AssertionError("the input was read before --out was checked")
+
+    monkeypatch.setattr(workflow, "_load", load)
+
+
+@pytest.mark.parametrize(
+    "below, match",
+    [
+        ((), "is an existing file"),
+        (("sub",), "part of the path is a file"),
+        (("a", "b"), "part of the path is a file"),
+    ],
+)
+def test_out_that_is_not_a_directory(tmp_path, capsys, no_load, below, match):
+    file = tmp_path / "file"
+    file.write_text("x")
+    out = file.joinpath(*below)
+    path = _latents(tmp_path)
+    assert main(["report", str(path), "--out", str(out), "--quiet"]) == 2
+    line = _one_line(capsys)
+    assert match in line and str(out) in line and "--out" in line
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes anywhere"
+)
+def test_out_read_only_directory(tmp_path, capsys, no_load):
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    read_only.chmod(0o500)
+    try:
+        for out in (read_only, read_only / "sub"):
+            assert main(["report", "--out", str(out), "--quiet"]) == 2
+            assert "Permission denied" in _one_line(capsys)
+    finally:
+        read_only.chmod(0o700)
+
+
+def test_out_not_writable(tmp_path, capsys, no_load, monkeypatch):
+    def refuse(**kwargs):
+        assert kwargs["dir"] == tmp_path / "out"
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(
+        workflow, "tempfile", SimpleNamespace(NamedTemporaryFile=refuse)
+    )
+    assert main(["report", "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    line = _one_line(capsys)
+    assert "is not writable: Permission denied; choose another --out" in line
+
+
+def test_out_check_leaves_no_file(tmp_path, monkeypatch):
+    def load(config):
+        raise workflow.InputError("stop")
+
+    monkeypatch.setattr(workflow, "_load", load)
+    out = tmp_path / "new" / "out"
+    with pytest.raises(workflow.InputError, match="stop"):
+        workflow.run_report(workflow.ReportConfig(out=out))
+    assert out.is_dir() and not any(out.iterdir())
+
+
+def _write(path, content):
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif isinstance(content, dict):
+        np.savez(path, **content)
+    else:
+        np.save(path, content)
+    return path
+
+
+_BAD_FILES = [
+    ("text.npy", b"1,2\n3,4\n", "not a .npy file (it looks like text"),
+    ("empty.npy", b"", "is empty (0 bytes)"),
+    ("empty.csv", b"", "is empty (0 bytes)"),
+    ("blank.csv", b"\n\n", "is empty"),
+    ("header.csv", b"a,b\n", "no data rows"),
+    ("corrupt.npz", b"PK\x03\x04" + bytes(64), "not a valid .npz archive"),
+    ("text.npz", b"1,2\n", "not a .npz archive"),
+    ("garbage.pt", b"not a tensor", "not a file written by torch.save"),
+    ("one.npy", np.zeros(60), "(n_samples, n_features), got 1-D"),
+    ("three.npy", np.zeros((60, 2, 2)), "(n_samples, n_features), got 3-D"),
+    ("several.npz", {"a": np.zeros((60, 2)), "b": np.ones((60, 2))}, "--key"),
+]
+
+
+@pytest.mark.parametrize(
+    "name, content, match", _BAD_FILES, ids=[c[0] for c in _BAD_FILES]
+)
+def test_bad_latent_files_are_one_line(tmp_path, capsys, name, content, match):
+    if name.endswith(".pt"):
+        pytest.importorskip("torch")
+    path = _write(tmp_path / name, content)
+    for argv in (
+        [str(path)],
+        [str(_latents(tmp_path, n=60, name="ok.npy")), "--reference", str(path)],
+    ):
+        assert main(["report", *argv, "--out", str(tmp_path / "out"), "--quiet"]) == 2
+        line = _one_line(capsys)
+        assert match in line and "allow_pickle" not in line
+        assert "weights_only" not in line and "Error:" not in line
+    if name == "several.npz":
+        assert "['a', 'b']" in line
+        assert main(["report", str(path), "--key", "c", "--out", str(tmp_path)]) == 2
+        assert "key 'c' not found" in _one_line(capsys)
+
+
+@pytest.fixture
+def captured(monkeypatch):
+    """Replace the stages by one that records the state they would see."""
+    seen = {}
+
+    def stage(state):
+        seen["state"] = state
+
+    monkeypatch.setattr(workflow, "STAGES", [("capture", stage)])
+    return seen
+
+
+def test_key_and_pandas_csv_reach_the_stages(tmp_path, captured):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((2, 60, 3)).astype(np.float32)
+    latents = tmp_path / "several.npz"
+    np.savez(latents, a=a, b=b)
+    reference = tmp_path / "reference.npz"
+    np.savez(reference, b=2 * b, c=a)
+    params = tmp_path / "params.csv"
+    pd.DataFrame(rng.standard_normal((60, 2)), columns=["theta", "snr"]).to_csv(params)
+    argv = ["report", str(latents), "--key", "b", "--params", str(params)]
+    argv += ["--reference", str(reference), "--out", str(tmp_path / "out"), "--quiet"]
+    assert main(argv) == 0
+    state = captured["state"]
+    np.testing.assert_array_equal(state.target.X, b)
+    np.testing.assert_array_equal(state.reference.X, 2 * b)
+    assert state.target.names == ["theta", "snr"]
+    assert state.target.params.shape == (60, 2)
+    assert (tmp_path / "out" / "results.json").exists()
+
+
+def test_pandas_csv_latents_have_no_header_row(tmp_path, captured):
+    pd = pytest.importorskip("pandas")
+    path = tmp_path / "a.csv"
+    X = np.random.default_rng(2).standard_normal((50, 4))
+    pd.DataFrame(X).to_csv(path, index=False)
+    assert main(["report", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    np.testing.assert_allclose(captured["state"].target.X, X, rtol=1e-15)
+
+
+def test_npy_latents_stay_memory_mapped(tmp_path, captured):
+    path = tmp_path / "X.npy"
+    X = np.random.default_rng(3).standard_normal((80, 5)).astype(np.float32)
+    np.save(path, X)
+    assert main(["report", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    got = captured["state"].target.X
+    assert got.dtype == np.float32 and isinstance(got.base, np.memmap)
+    assert not got.flags.writeable  # not copied on the way to the stages
+    np.testing.assert_array_equal(got, X)
 
 
 @pytest.mark.slow

@@ -350,9 +350,9 @@ def test_swiss_roll_in_R49_reference_setup():
 
 @pytest.mark.slow
 def test_cryo_latents_select_theta_and_snr():
-    from sksbi_manifold.datasets import make_cryo_latents
+    from sksbi_manifold.datasets import make_toy_cryo_latents
 
-    b = make_cryo_latents(6000, random_state=0, as_frame=True)
+    b = make_toy_cryo_latents(6000, random_state=0, as_frame=True)
     ts = TSLasso(n_components=4, sample_size=200, n_repeats=4, random_state=0)
     ts.set_params(n_jobs=2).fit(b.data, b.frame.iloc[:, :10])
     freq = dict(zip(ts.dictionary_names_, ts.selection_frequency_))

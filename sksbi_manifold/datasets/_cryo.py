@@ -1,4 +1,4 @@
-"""Synthetic cryoSBI-like latent representations with known generative parameters.
+"""A toy of cryoSBI-like latents (random features of the parameters), for fast tests.
 
 The generator mimics the 256-d summary statistics of the cryoSBI
 hemagglutinin study: a low-dimensional smooth signal manifold driven by the
@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.utils import Bunch, check_random_state
 from threadpoolctl import threadpool_limits
 
-__all__ = ["make_cryo_latents"]
+__all__ = ["make_toy_cryo_latents"]
 
 PARAM_NAMES = [
     "theta",
@@ -248,7 +248,7 @@ def _as_frame(params: np.ndarray) -> object:
     return pd.DataFrame(params, columns=list(PARAM_NAMES))
 
 
-def make_cryo_latents(
+def make_toy_cryo_latents(
     n_samples: int = 20000,
     *,
     domain: str = "simulated",
@@ -256,7 +256,11 @@ def make_cryo_latents(
     random_state: int | np.random.RandomState | None = None,
     as_frame: bool = False,
 ) -> Bunch:
-    """Generate cryoSBI-like latent vectors with their simulator parameters.
+    """A toy of cryoSBI-like latents: a random-feature map, no images, no encoder.
+
+    Kept for fast unit tests only: its geometry is not that of an encoder's
+    latent space (the report on it finds a simulated dimension near 1 and an
+    irrelevant SNR). For realistic latents use :func:`make_cryoem_latents`.
 
     A fast, fully synthetic stand-in for the 256-d summary statistics
     ``x = S_psi(I)`` of the cryoSBI hemagglutinin study (Evans et al.,
@@ -361,13 +365,13 @@ def make_cryo_latents(
 
     Examples
     --------
-    >>> from sksbi_manifold.datasets import make_cryo_latents
-    >>> sim = make_cryo_latents(500, random_state=0)
+    >>> from sksbi_manifold.datasets import make_toy_cryo_latents
+    >>> sim = make_toy_cryo_latents(500, random_state=0)
     >>> sim.data.shape, sim.data.dtype, sim.params.shape
     ((500, 256), dtype('float32'), (500, 11))
     >>> sim.param_names[:3]
     ['theta', 'log_snr', 'q0']
-    >>> exp = make_cryo_latents(300, domain="experimental", random_state=1)
+    >>> exp = make_toy_cryo_latents(300, domain="experimental", random_state=1)
     >>> int(exp.params[:, 0].min()) >= 3, int(exp.params[:, 0].max()) <= 16
     (True, True)
     """

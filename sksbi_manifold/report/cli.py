@@ -1,10 +1,11 @@
 """``sksbi-manifold`` command line.
 
     sksbi-manifold report [LATENTS] [--params P] [--reference R
-                          [--reference-params RP]] --out DIR
+                          [--reference-params RP]] [--key K] --out DIR
+    sksbi-manifold --version
 
-Bad input ends with one clear line on stderr and exit status 2, never a
-traceback.
+Bad input (files and options) ends with one clear line on stderr and exit
+status 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -13,14 +14,58 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import NoReturn
 
+from .. import __version__
 from .workflow import InputError, ReportConfig, run_report
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+
+
+def _positive(text: str) -> int:
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _n_jobs(text: str) -> int:
+    value = _integer(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(
+            "must be a non-zero integer (-1: all CPUs, -2: all but one, ...), got '0'"
+        )
+    return value
+
+
+def _seed(text: str) -> int:
+    value = _integer(text)
+    if not 0 <= value < 2**32 - 1:
+        raise argparse.ArgumentTypeError(
+            f"must be an integer in [0, 2**32 - 2], got {text!r}"
+        )
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sksbi-manifold",
         description="Manifold analysis of simulation-based-inference latents.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"sksbi-manifold {__version__}"
     )
     sub = parser.add_subparsers(dest="command", required=True)
     rep = sub.add_parser(
@@ -30,9 +75,11 @@ def _parser() -> argparse.ArgumentParser:
             "Run intrinsic dimension, density flattening, coverage, Diffusion "
             "Maps + IES + Riemannian relaxation, Nadaraya-Watson transfer and "
             "TSLasso on LATENTS and write DIR/index.html, PNG figures and "
-            "results.json. Without LATENTS the embedded default data "
-            "(make_cryo_latents: experimental latents, simulated reference "
-            "with parameters) is used."
+            "results.json. Without LATENTS the embedded default data is "
+            "used: latents of simulated adenylate kinase particles from the "
+            "shipped NPE encoder (load_cryoem_latents): an experimental set "
+            "with a physical model mismatch and a simulated reference with "
+            "parameters."
         ),
     )
     rep.add_argument(
@@ -53,6 +100,11 @@ def _parser() -> argparse.ArgumentParser:
         "--reference-params", type=Path, help="parameters of the reference latents"
     )
     rep.add_argument(
+        "--key",
+        help="name of the array to read from .npz (or .pt dict) LATENTS and "
+        "--reference files that hold several",
+    )
+    rep.add_argument(
         "--out",
         type=Path,
         default=Path("report_out"),
@@ -60,26 +112,34 @@ def _parser() -> argparse.ArgumentParser:
     )
     rep.add_argument(
         "--max-samples",
-        type=int,
+        type=_positive,
         default=None,
         help="rows used for the geometry stages after density "
         "flattening (default: 3000)",
     )
     rep.add_argument(
         "--n-default",
-        type=int,
+        type=_positive,
         default=None,
         help="rows per set of the embedded default data",
     )
-    rep.add_argument("--n-jobs", type=int, default=2)
-    rep.add_argument("--random-state", type=int, default=0)
+    rep.add_argument(
+        "--n-jobs",
+        type=_n_jobs,
+        default=2,
+        help="parallel workers, as joblib: -1 for all CPUs (default: 2)",
+    )
+    rep.add_argument("--random-state", type=_seed, default=0)
     rep.add_argument("--quiet", action="store_true", help="no progress output")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``sksbi-manifold`` console script."""
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # a usage error (2), --help or --version (0)
+        return exc.code if isinstance(exc.code, int) else 0
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,
         format="%(asctime)s %(message)s",
@@ -91,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         params=args.params,
         reference=args.reference,
         reference_params=args.reference_params,
+        key=args.key,
         out=args.out,
         n_jobs=args.n_jobs,
         random_state=args.random_state,

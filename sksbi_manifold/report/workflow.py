@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,7 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..datasets import load_latents, load_parameters, make_cryo_latents
+from ..datasets import (
+    load_cryoem_latents,
+    load_latents,
+    load_parameters,
+    make_cryoem_latents,
+)
 from . import figures
 from .html import write_html
 
@@ -44,6 +50,7 @@ class ReportConfig:
     intrinsic_dim: int = 3  # dimension of the selected / relaxed embedding
     n_jobs: int | None = 2
     random_state: int = 0
+    key: str | None = None  # array of .npz/.pt LATENTS and reference files
 
 
 @dataclass
@@ -77,15 +84,20 @@ def _stage(state: _State, title: str):
 # --------------------------------------------------------------------------- #
 # Input
 # --------------------------------------------------------------------------- #
-def _read(path: Path | None, loader, what: str):
+def _read(path: Path | None, loader, what: str, **kwargs):
+    """``loader(path, **kwargs)``, its errors as one-line :class:`InputError`."""
     if path is None:
         return None
     if not Path(path).exists():
         raise InputError(f"{what} file not found: {path}")
     try:
-        return loader(path)
+        return loader(path, **kwargs)  # no copy: a .npy file stays memory-mapped
     except (ValueError, KeyError, ImportError, OSError) as exc:
-        raise InputError(f"cannot read {what} {path}: {exc}") from None
+        # str(KeyError) quotes its message; messages of other libraries may
+        # span lines.
+        text = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        text = " ".join(str(text).split())
+        raise InputError(f"cannot read {what} {path}: {text}") from None
 
 
 def _check_rows(ds: _Dataset) -> None:
@@ -114,14 +126,16 @@ def _load(config: ReportConfig) -> tuple[_Dataset, _Dataset | None]:
         if config.params or config.reference or config.reference_params:
             raise InputError("--params/--reference need a LATENTS file")
         return _default_data(config)
-    target = _Dataset("target", _read(config.latents, load_latents, "latents"))
+    key = config.key
+    target = _Dataset("target", _read(config.latents, load_latents, "latents", key=key))
     params = _read(config.params, load_parameters, "parameters")
     if params is not None:
         target.params, target.names = params
     reference = None
     if config.reference is not None:
         reference = _Dataset(
-            "reference", _read(config.reference, load_latents, "reference latents")
+            "reference",
+            _read(config.reference, load_latents, "reference latents", key=key),
         )
         rparams = _read(
             config.reference_params, load_parameters, "reference parameters"
@@ -142,10 +156,25 @@ def _load(config: ReportConfig) -> tuple[_Dataset, _Dataset | None]:
 
 
 def _default_data(config: ReportConfig) -> tuple[_Dataset, _Dataset]:
-    """Experimental latents (unlabelled) and a labelled simulated reference."""
+    """Experimental latents (unlabelled) and a labelled simulated reference.
+
+    Realistic cryo-EM latents: AdK particles from the physical forward model,
+    encoded by the shipped NPE network (the experimental set with a physical
+    model mismatch). Up to 10,000 rows per set are shipped; more are simulated
+    and encoded now (needs torch, ~1,000 rows/s).
+    """
     n = config.n_default
-    exp = make_cryo_latents(n, domain="experimental", random_state=config.random_state)
-    sim = make_cryo_latents(n, domain="simulated", random_state=config.random_state + 1)
+    sets = {}
+    for domain in ("experimental", "simulated"):
+        try:
+            sets[domain] = load_cryoem_latents(domain, n)
+        except ValueError:
+            log.info("simulating and encoding %d %s particles", n, domain)
+            seed = config.random_state + (domain == "simulated")
+            sets[domain] = make_cryoem_latents(
+                n, domain, random_state=seed, n_jobs=config.n_jobs
+            )
+    exp, sim = sets["experimental"], sets["simulated"]
     target = _Dataset("experimental", exp.data)
     reference = _Dataset("simulated", sim.data, sim.params, list(sim.param_names))
     return target, reference
@@ -457,7 +486,31 @@ def run_report(config: ReportConfig) -> Path:
         The written ``index.html``.
     """
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
+    # Fail now, not after the first stage, if the report cannot be written.
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise InputError(
+            f"output directory {out} is an existing file; choose another --out"
+        ) from None
+    except NotADirectoryError:
+        raise InputError(
+            f"cannot create output directory {out}: part of the path is a file; "
+            "choose another --out"
+        ) from None
+    except OSError as exc:
+        raise InputError(
+            f"cannot create output directory {out}: {exc.strerror or exc}; "
+            "choose another --out"
+        ) from None
+    try:
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise InputError(
+            f"output directory {out} is not writable: {exc.strerror or exc}; "
+            "choose another --out"
+        ) from None
     config.out = out
     target, reference = _load(config)
     state = _State(config, target, reference)
