@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
+from sklearn.utils._param_validation import Interval
+
+# ``n_jobs`` as joblib reads it: None, 1, 2, ... or -1 (all CPUs), -2, ...;
+# 0 has no meaning there, so it is rejected up front, naming the parameter.
+N_JOBS_CONSTRAINT = [
+    Interval(Integral, None, -1, closed="right"),
+    Interval(Integral, 1, None, closed="left"),
+    None,
+]
 
 
 def check_min_samples(X: np.ndarray, n_min: int, who: str) -> None:
@@ -24,11 +35,25 @@ def check_not_constant(X: np.ndarray, who: str) -> None:
 
 
 def check_radius_has_neighbors(
-    counts: np.ndarray, radius: float, param: str, who: str
+    counts: np.ndarray,
+    radius: float,
+    param: str,
+    who: str,
+    *,
+    nearest: float | None = None,
 ) -> None:
-    """Raise when no point has any neighbour within ``radius``."""
+    """Raise when no point has any neighbour within ``radius``.
+
+    ``nearest`` (a typical nearest-neighbour distance), when given, is named
+    as the scale to exceed.
+    """
     if counts.size and counts.max() == 0:
+        hint = (
+            ""
+            if nearest is None
+            else f" above {nearest:.4g} (a typical nearest-neighbour distance)"
+        )
         raise ValueError(
             f"{who}: no point has a neighbour within {param}={radius:.4g}. "
-            f"Increase {param} (or use {param}='auto')."
+            f"Increase {param}{hint} (or use {param}='auto')."
         )

@@ -26,6 +26,7 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ._geometry.distances import gaussian_log_sums, knn_distances
+from ._validation import N_JOBS_CONSTRAINT
 
 __all__ = ["CoverageResult", "density_coverage"]
 
@@ -354,7 +355,7 @@ def _split(n, test_size, rng, name):
         "bandwidth_grid": ["array-like", None],
         "cv_sample_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
-        "n_jobs": [numbers.Integral, None],
+        "n_jobs": N_JOBS_CONSTRAINT,
         "names": [tuple, list],
     },
     prefer_skip_nested_validation=True,

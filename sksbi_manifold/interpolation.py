@@ -22,6 +22,7 @@ from sklearn.utils.validation import (
 )
 
 from ._geometry import distances, scales
+from ._validation import N_JOBS_CONSTRAINT
 
 __all__ = ["NadarayaWatsonInterpolator", "UnsupportedRowsWarning"]
 
@@ -167,7 +168,7 @@ class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator
         "n_bandwidths": [Interval(Integral, 2, None, closed="left")],
         "loo_sample_size": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
-        "n_jobs": [Integral, None],
+        "n_jobs": N_JOBS_CONSTRAINT,
         "device": [str, None],
     }
 

@@ -33,7 +33,11 @@ from sklearn.utils.validation import check_consistent_length, validate_data
 
 from ._geometry.distances import kernel_sums, radius_counts
 from ._geometry.scales import radius_grid
-from ._validation import check_not_constant, check_radius_has_neighbors
+from ._validation import (
+    N_JOBS_CONSTRAINT,
+    check_not_constant,
+    check_radius_has_neighbors,
+)
 
 __all__ = ["DensityFlatteningSampler", "near_reference"]
 
@@ -52,7 +56,7 @@ def _near(X, X_ref, radius, n_jobs) -> np.ndarray:
         "X": ["array-like"],
         "X_ref": ["array-like"],
         "radius": [Interval(Real, 0, None, closed="left")],
-        "n_jobs": [Integral, None],
+        "n_jobs": N_JOBS_CONSTRAINT,
     },
     prefer_skip_nested_validation=True,
 )
@@ -338,7 +342,7 @@ class DensityFlatteningSampler(BaseEstimator):
         "degree_quantile": [Interval(Real, 0, 1, closed="left")],
         "degree_epsilon": [Interval(Real, 0, None, closed="neither"), None],
         "random_state": ["random_state"],
-        "n_jobs": [Integral, None],
+        "n_jobs": N_JOBS_CONSTRAINT,
     }
 
     def __init__(

@@ -61,9 +61,10 @@ def test_kde_log_density_exact_where_sklearn_trees_are_not(dim):
     for t, h in enumerate(hs):
         ref = _brute_log_density(X, X_ref, h)
         np.testing.assert_allclose(ours[:, t], ref, rtol=1e-12, atol=1e-8)
-        # float32 GEMM: squared distances carry ~1e-7 relative rounding
+        # float32 GEMM: squared distances carry ~1e-7 relative rounding, which
+        # d^2 / (2 h^2) turns into up to ~1e-5 of the log density at h = 0.05
         ref32 = _brute_log_density(X32, X_ref32, h)
-        np.testing.assert_allclose(ours32[:, t], ref32, rtol=2e-6, atol=1e-4)
+        np.testing.assert_allclose(ours32[:, t], ref32, rtol=1e-5, atol=1e-4)
 
 
 def test_table_and_kl_equal_sklearn_on_the_same_split():

@@ -246,3 +246,135 @@ def test_torch_device_matches_numpy():
 def test_shape_mismatch_raises():
     with pytest.raises(ValueError, match="same number of columns"):
         D.radius_counts(np.zeros((3, 2)), [1.0], np.zeros((3, 4)))
+
+
+# --------------------------------------------------------------------------- #
+# Rescaling and centring before the GEMM (huge, tiny and far-off data)
+# --------------------------------------------------------------------------- #
+def _all_outputs(X, Y, scale):
+    """Every engine output for data and thresholds multiplied by ``scale``."""
+    radii = np.array(RADII) * scale
+    w, s = D.kernel_sums(X, Y, Y[:, :2] / scale, [0.9 * scale, 2.0 * scale])
+    return {
+        "counts": D.radius_counts(X, radii),
+        "cross": D.radius_counts(X, radii, Y),
+        "graph": D.radius_graph(X, 3.0 * scale).toarray() / scale,
+        "knn": D.knn_distances(X, 5) / scale,
+        "weights": w,
+        "sums": s,
+        "log_sums": D.gaussian_log_sums(X, None, 0.5 * scale, exclude_self=True),
+    }
+
+
+@pytest.mark.parametrize(
+    "dtype, exponent",
+    [
+        (np.float64, -600),
+        (np.float64, 40),
+        (np.float64, 600),
+        (np.float32, -100),
+        (np.float32, 100),
+    ],
+)
+def test_power_of_two_scaling_is_exact(dtype, exponent):
+    """The engine divides by a power of two before its GEMM: data at 2**600
+    (squares overflow) or 2**-600 (underflow) give bit-identical results, in
+    the user's units. float32: 2**±100, whose squares leave float32."""
+    X, Y = _data(dtype)
+    scale = 2.0**exponent
+    ref = _all_outputs(X, Y, 1.0)
+    out = _all_outputs(X * dtype(scale), Y * dtype(scale), scale)
+    for key, value in ref.items():
+        np.testing.assert_array_equal(out[key], value, err_msg=key)
+
+
+@pytest.mark.parametrize("factor", [1e200, 1e-200, 1e300, 1e-300])
+def test_huge_and_tiny_float64_match_the_unscaled_data(factor):
+    X, _ = _data(np.float64)
+    np.testing.assert_array_equal(
+        D.radius_counts(X * factor, np.array(RADII) * factor), D.radius_counts(X, RADII)
+    )
+    np.testing.assert_allclose(
+        D.knn_distances(X * factor, 4) / factor, D.knn_distances(X, 4), rtol=1e-12
+    )
+    assert D.radius_graph(X * factor, 3.0 * factor).nnz == D.radius_graph(X, 3.0).nnz
+
+
+def test_float32_beyond_the_square_range():
+    X, _ = _data(np.float32)
+    for factor in (1e20, 1e-25, 1e36):
+        Xs = X * np.float32(factor)
+        Xu = Xs.astype(np.float64) / factor  # the float32 rows, in float64
+        d2 = _sq(Xu, Xu)
+        np.fill_diagonal(d2, np.inf)
+        counts = D.radius_counts(Xs, np.array(RADII) * factor)
+        np.testing.assert_array_equal(
+            counts, (d2[:, :, None] <= np.square(RADII)).sum(1)
+        )
+        ref = np.sort(np.sqrt(d2), axis=1)[:, :3]
+        np.testing.assert_allclose(D.knn_distances(Xs, 3) / factor, ref, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "dtype, offset", [(np.float64, 1e8), (np.float64, 1e11), (np.float32, 1e4)]
+)
+def test_far_offset_equals_brute_force(dtype, offset):
+    """Norms that dwarf the distances: the GEMM form of the offset data loses
+    every digit; the engine centres first, so every output equals brute force
+    on the (offset, rounded) rows themselves."""
+    X, Y = _data(dtype)
+    X, Y = X + dtype(offset), Y + dtype(offset)
+    d2 = _sq(X, X)
+    np.fill_diagonal(d2, np.inf)
+    np.testing.assert_array_equal(
+        D.radius_counts(X, RADII), (d2[:, :, None] <= np.square(RADII)).sum(1)
+    )
+    np.testing.assert_allclose(
+        D.knn_distances(X, 5), np.sort(np.sqrt(d2), 1)[:, :5], rtol=1e-12
+    )
+    graph = D.radius_graph(X, 3.0)
+    np.testing.assert_array_equal(graph.toarray() > 0, (d2 <= 9.0) & (d2 > 0))
+    dxy = _sq(X, Y)
+    w, _ = D.kernel_sums(X, Y, None, 1.5)
+    K = np.exp(-dxy / 1.5**2) * (dxy <= 4.5**2)
+    tol = 1e-9 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(w[:, 0], K.sum(1), rtol=tol, atol=tol)
+    ref = logsumexp(-dxy / (2 * 0.7**2), axis=1)
+    out = D.gaussian_log_sums(X, Y, 0.7)[:, 0]
+    np.testing.assert_allclose(out, ref, rtol=tol)
+
+
+@pytest.mark.parametrize("dtype, gap", [(np.float32, 1e3), (np.float64, 1e9)])
+def test_knn_exact_between_distant_clusters(dtype, gap):
+    """Clusters far apart: no single centre keeps the GEMM's rounding below
+    the within-cluster distances, so the kNN candidates are checked against
+    the rounding bound and every doubtful column is evaluated exactly."""
+    rng = np.random.default_rng(4)
+    centres = gap * rng.standard_normal((6, 12))
+    X = (centres[rng.integers(0, 6, 600)] + rng.standard_normal((600, 12))).astype(
+        dtype
+    )
+    d2 = _sq(X, X)
+    np.fill_diagonal(d2, np.inf)
+    dist, idx = D.knn_distances(X, 7, return_indices=True)
+    np.testing.assert_allclose(dist, np.sort(np.sqrt(d2), 1)[:, :7], rtol=1e-12)
+    np.testing.assert_allclose(np.sqrt(np.take_along_axis(d2, idx, 1)), dist)
+    with_self = D.knn_distances(X, 3, exclude_self=False)
+    assert (with_self[:, 0] == 0).all()
+
+
+def test_farthest_distances():
+    X, Y = _data(np.float64)
+    np.testing.assert_allclose(
+        D.farthest_distances(X), np.sqrt(_sq(X, X)).max(1), rtol=1e-9
+    )
+    np.testing.assert_allclose(
+        D.farthest_distances(X + 1e9, Y + 1e9), np.sqrt(_sq(X, Y)).max(1), rtol=1e-6
+    )
+
+
+def test_data_unit():
+    assert D.data_unit(np.array([[3.0, -1e9]])) == 1.0
+    assert D.data_unit(np.array([[1e200]])) == 2.0**665
+    assert D.data_unit(np.array([[1e-200]]), np.zeros((2, 1))) == 2.0**-664
+    assert D.data_unit(np.zeros((3, 2))) == 1.0

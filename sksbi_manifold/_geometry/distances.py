@@ -11,8 +11,14 @@ backend works).  When the query set is the reference set only the upper
 triangle is computed.
 
 float32 input stays float32 through the GEMM; pairs within float rounding of a
-threshold, and nearly coincident pairs, are recomputed exactly in float64, so
-neighbourhoods equal a float64 brute-force search.
+threshold, and nearly coincident pairs, are recomputed exactly in float64 from
+the user's rows, so neighbourhoods equal a float64 brute-force search.
+
+The GEMM form loses everything when the norms dwarf the distances (data far
+from the origin) and over- or underflows for huge or tiny coordinates, so the
+operands are rescaled by a power of two (exact) and centred on the median row
+(exact for distances) first, here, for every caller. Thresholds go in and
+distances come out in the user's units.
 
 With ``device=`` (a torch device string) the same blocks run on torch.
 """
@@ -33,22 +39,63 @@ from . import _reduce
 
 MODE_ALL, MODE_UPPER, MODE_NO_SELF = 0, 1, 2
 _MAX_BLOCK_ROWS = 512  # keeps one block's reduction pass near the caches
+# Rows (evenly spaced) of the centre estimate: their median locates the bulk.
+_CENTRE_ROWS = 4096
+# Coordinates up to 2^32 in magnitude (and down to 2^-32) keep every squared
+# distance finite and normal, also in float32: no rescaling needed.
+_SAFE_EXPONENT = 32
 
 
 @dataclass(frozen=True)
 class _Operands:
-    """Query rows, reference rows and their squared norms, one dtype."""
+    """GEMM operands (rescaled, centred rows and their squared norms), one dtype.
+
+    ``X_exact`` / ``Y_exact`` are the user's rows divided by ``unit`` only (no
+    rounding), for the exact re-checks; distances of the operands times
+    ``unit`` are the user's distances.
+    """
 
     X: np.ndarray
     xx: np.ndarray
     Y: np.ndarray
     yy: np.ndarray
     same: bool  # Y is X: self pairs exist and symmetry can be used
+    X_exact: np.ndarray
+    Y_exact: np.ndarray
+    unit: float = 1.0
 
     @property
     def tol(self) -> float:
-        # Rounding bound of the GEMM form, relative to ||x||^2 + ||y||^2.
-        return float(self.X.shape[1] * np.finfo(self.X.dtype).eps)
+        # Rounding bound of the GEMM form, relative to ||x||^2 + ||y||^2
+        # (+2: the rounding of the centring, relative to the same norms).
+        return float((self.X.shape[1] + 2) * np.finfo(self.X.dtype).eps)
+
+
+def data_unit(*arrays: np.ndarray) -> float:
+    """Power of two to divide the rows by so that squared distances stay finite.
+
+    ``2**e`` with ``2**(e - 1) <= max |coordinate| < 2**e``, or 1 when the
+    coordinates are already within ``2**±32``. Dividing by a power of two is
+    exact in floating point, so the rescaled rows have exactly the user's
+    geometry, in units of the returned value.
+    """
+    top = max((float(max(A.max(), -A.min())) for A in arrays if A.size), default=0.0)
+    exponent = int(np.frexp(top)[1]) if top > 0 else 0
+    if abs(exponent) <= _SAFE_EXPONENT:
+        return 1.0
+    # both 2^e and 2^-e finite in float64 (subnormal data stay below 1)
+    return float(np.ldexp(1.0, min(max(exponent, -1021), 1023)))
+
+
+def _rescaled(A: np.ndarray, unit: float) -> np.ndarray:
+    # multiply by the reciprocal: 2^-e is exact in the dtype (2^e may overflow)
+    return A if unit == 1.0 else A * np.asarray(1.0 / unit, dtype=A.dtype)
+
+
+def _centre(Y: np.ndarray) -> np.ndarray:
+    """Coordinate-wise median of evenly spaced rows (robust to far outliers)."""
+    step = max(1, Y.shape[0] // _CENTRE_ROWS)
+    return np.median(Y[::step], axis=0).astype(Y.dtype, copy=False)
 
 
 def _operands(X: np.ndarray, Y: np.ndarray | None) -> _Operands:
@@ -63,9 +110,17 @@ def _operands(X: np.ndarray, Y: np.ndarray | None) -> _Operands:
             f"X and Y must be 2-D with the same number of columns; got shapes "
             f"{X.shape} and {Y.shape}."
         )
-    xx = np.einsum("ij,ij->i", X, X)
-    yy = xx if same else np.einsum("ij,ij->i", Y, Y)
-    return _Operands(X, xx, Y, yy, same)
+    unit = data_unit(X) if same else data_unit(X, Y)
+    X_exact = _rescaled(X, unit)
+    Y_exact = X_exact if same else _rescaled(Y, unit)
+    # Centred on the reference rows: the GEMM's rounding scales with the
+    # squared norms, which are now those of the spread, not of the offset.
+    centre = _centre(Y_exact) if Y_exact.shape[0] else 0.0
+    Xc = X_exact - centre
+    Yc = Xc if same else Y_exact - centre
+    xx = np.einsum("ij,ij->i", Xc, Xc)
+    yy = xx if same else np.einsum("ij,ij->i", Yc, Yc)
+    return _Operands(Xc, xx, Yc, yy, same, X_exact, Y_exact, unit)
 
 
 def _blocks(n_rows: int, n_cols: int, itemsize: int) -> list[slice]:
@@ -100,20 +155,19 @@ def _gemm_block(ops: _Operands, block: slice, mode: int) -> tuple:
     """GEMM of one row block and the leading arguments of every C reducer.
 
     ``MODE_UPPER`` (self pairs j > i only) multiplies by the columns from the
-    block start on; the other modes by all columns.
+    block start on; the other modes by all columns. Thresholds handed to the
+    reducers are in ``ops.unit``.
     """
     if not ops.same:
         mode = MODE_ALL
     col0 = block.start if mode == MODE_UPPER else 0
-    Xb = ops.X[block]
-    Yc = ops.Y[col0:]
-    G = Xb @ Yc.T
+    G = ops.X[block] @ ops.Y[col0:].T
     return (
         G,
         ops.xx[block],
         ops.yy[col0:],
-        Xb,
-        Yc,
+        ops.X_exact[block],  # exact re-checks from the (rescaled) user rows
+        ops.Y_exact[col0:],
         G.shape[0],
         G.shape[1],
         ops.X.shape[1],
@@ -170,8 +224,8 @@ def radius_counts(
     """
     radii = np.atleast_1d(np.asarray(radii, dtype=np.float64))
     order = np.argsort(radii)
-    edges = np.ascontiguousarray(radii[order] ** 2)
     ops = _operands(X, Y)
+    edges = np.ascontiguousarray((radii[order] / ops.unit) ** 2)
     hist = np.zeros((ops.X.shape[0], edges.size), dtype=np.int64)
     task = partial(_count_task, edges=edges)
     for block, (rows, cols) in _map_blocks(task, ops, n_jobs, device):
@@ -238,12 +292,13 @@ def radius_graph(
     parts = [
         r
         for _, r in _map_blocks(
-            partial(_select_task, radius=radius), ops, n_jobs, device
+            partial(_select_task, radius=radius / ops.unit), ops, n_jobs, device
         )
     ]
     counts = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, int)
     indices = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, int)
     dist = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0)
+    dist *= ops.unit
     if not ops.same:
         indptr = np.concatenate([[0], np.cumsum(counts)])
         return sp.csr_matrix((dist, _small_index(indices, m), indptr), shape=(n, m))
@@ -272,25 +327,82 @@ def _small_index(indices: np.ndarray, n_cols: int) -> np.ndarray:
 # --------------------------------------------------------------------------- #
 # k nearest neighbours
 # --------------------------------------------------------------------------- #
+# Pairs per chunk of an exact re-evaluation (a few MB of float64 differences).
+_EXACT_PAIRS = 4096
+
+
+def _exact_pairs(ops: _Operands, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Exact float64 squared distances of the pairs (X row, Y row), chunked."""
+    out = np.empty(rows.size)
+    for s in range(0, rows.size, _EXACT_PAIRS):
+        part = slice(s, s + _EXACT_PAIRS)
+        diff = ops.X_exact[rows[part]].astype(np.float64)
+        diff -= ops.Y_exact[cols[part]]
+        out[part] = np.einsum("ij,ij->i", diff, diff)
+    return out
+
+
 def _knn_task(ops: _Operands, block: slice, k: int, exclude_self: bool):
-    Xb = ops.X[block]
-    # candidates from the data's dtype (no float64 copy of the block): the
-    # over-selection below absorbs the float32 rounding
-    d2 = ops.xx[block, None] + ops.yy[None, :] - 2.0 * (Xb @ ops.Y.T)
+    # candidates from the data's dtype (no float64 copy of the block)
+    d2 = ops.xx[block, None] + ops.yy[None, :] - 2.0 * (ops.X[block] @ ops.Y.T)
+    b, m = d2.shape
+    own = np.arange(block.start, block.stop)
     if exclude_self and ops.same:
-        d2[np.arange(d2.shape[0]), np.arange(block.start, block.stop)] = np.inf
+        d2[np.arange(b), own] = np.inf
     # Over-select, then rank the candidates by exact float64 distances.
-    k_cand = min(d2.shape[1], k + 8)
+    k_cand = min(m, k + 8)
     cand = np.argpartition(d2, k_cand - 1, axis=1)[:, :k_cand]
-    diff = Xb[:, None, :].astype(np.float64) - ops.Y[cand].astype(np.float64)
-    exact = np.einsum("ijk,ijk->ij", diff, diff)
+    exact = _exact_pairs(ops, np.repeat(own, k_cand), cand.ravel()).reshape(b, -1)
     if exclude_self and ops.same:
-        exact[cand == np.arange(block.start, block.stop)[:, None]] = np.inf
+        exact[cand == own[:, None]] = np.inf
+    extra = _unseen_rivals(ops, block, d2, cand, exact, k)
+    if extra is not None:
+        cand, exact = _merge(cand, exact, *extra)
     order = np.argsort(exact, axis=1, kind="stable")[:, :k]
     return (
         np.sqrt(np.take_along_axis(exact, order, 1)),
         np.take_along_axis(cand, order, 1),
     )
+
+
+def _unseen_rivals(ops, block, d2, cand, exact, k):
+    """Non-candidates that may be nearer than a row's k-th candidate.
+
+    A column's true squared distance is at least its GEMM value less the
+    rounding bound ``tol (||x||^2 + ||y||^2)``; every non-candidate's GEMM
+    value is at least the largest candidate's. Rows where that leaves no
+    doubt (the common case: well-scaled data) cost O(1); the others -- float32, or
+    norms far above the distances (distant clusters, far outliers) -- test
+    every column and get the doubtful ones evaluated exactly. Returns
+    ``(rows, cols, exact)`` of those pairs, or None.
+    """
+    if cand.shape[1] == d2.shape[1]:
+        return None
+    kth = np.partition(exact, k - 1, axis=1)[:, k - 1]
+    xx = ops.xx[block].astype(np.float64)
+    edge = np.take_along_axis(d2, cand, 1).max(axis=1)
+    doubt = np.flatnonzero(edge - ops.tol * (xx + float(ops.yy.max())) <= kth)
+    if doubt.size == 0:
+        return None
+    lower = d2[doubt]  # in the data's dtype: no float64 block
+    lower -= ops.tol * (ops.xx[block][doubt, None] + ops.yy[None, :])
+    maybe = lower <= kth[doubt, None]
+    np.put_along_axis(maybe, cand[doubt], False, axis=1)
+    r, cols = np.nonzero(maybe)
+    if r.size == 0:
+        return None
+    rows = doubt[r]  # an excluded self pair has d2 = inf: never among them
+    return rows, cols, _exact_pairs(ops, block.start + rows, cols)
+
+
+def _merge(cand, exact, rows, cols, values):
+    """Append the extra pairs to their rows (padding with inf) as new columns."""
+    width = np.bincount(rows, minlength=cand.shape[0])
+    slot = np.arange(rows.size) - np.repeat(np.cumsum(width) - width, width)
+    more_c = np.zeros((cand.shape[0], width.max()), dtype=cand.dtype)
+    more_e = np.full(more_c.shape, np.inf)
+    more_c[rows, slot], more_e[rows, slot] = cols, values
+    return np.hstack([cand, more_c]), np.hstack([exact, more_e])
 
 
 def knn_distances(
@@ -333,12 +445,43 @@ def knn_distances(
         )
     task = partial(_knn_task, k=n_neighbors, exclude_self=exclude_self)
     # kNN blocks always use the full GEMM (no symmetric shortcut).
-    full = _Operands(ops.X, ops.xx, ops.Y, ops.yy, ops.same)
-    parts = [r for _, r in _map_blocks(task, full, n_jobs)]
-    dist = np.concatenate([p[0] for p in parts])
+    parts = [r for _, r in _map_blocks(task, ops, n_jobs)]
+    dist = np.concatenate([p[0] for p in parts]) * ops.unit
     if return_indices:
         return dist, np.concatenate([p[1] for p in parts])
     return dist
+
+
+def _farthest_task(ops: _Operands, block: slice):
+    d2 = ops.xx[block, None] + ops.yy[None, :] - 2.0 * (ops.X[block] @ ops.Y.T)
+    return np.sqrt(np.maximum(d2.max(axis=1).astype(np.float64), 0.0))
+
+
+def farthest_distances(
+    X: np.ndarray, Y: np.ndarray | None = None, *, n_jobs: int | None = None
+) -> np.ndarray:
+    """Distance from every query row to its farthest reference row.
+
+    A ball of that radius around the row holds every reference row: there its
+    neighbour count saturates. Read from the GEMM form (relative rounding
+    about ``n_features * eps`` of the largest distance, no exact re-check).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Query points.
+    Y : ndarray of shape (n_reference, n_features), default=None
+        Reference points; ``None`` means ``X`` itself.
+    n_jobs : int, default=None
+        Row blocks run in parallel threads.
+
+    Returns
+    -------
+    distances : ndarray of shape (n_samples,)
+    """
+    ops = _operands(X, Y)
+    parts = [r for _, r in _map_blocks(_farthest_task, ops, n_jobs)]
+    return np.concatenate(parts) * ops.unit if parts else np.zeros(0)
 
 
 # --------------------------------------------------------------------------- #
@@ -395,8 +538,8 @@ def kernel_sums(
     sums : ndarray of shape (n_samples, n_bandwidths, n_targets)
         ``sum_j K(x, y_j) F_j``.
     """
-    eps = np.atleast_1d(np.asarray(epsilon, dtype=np.float64))
     ops = _operands(X, Y)
+    eps = np.atleast_1d(np.asarray(epsilon, dtype=np.float64)) / ops.unit
     F = np.zeros((ops.Y.shape[0], 0)) if targets is None else targets
     F = np.ascontiguousarray(
         np.asarray(F, dtype=np.float64).reshape(ops.Y.shape[0], -1)
@@ -453,8 +596,8 @@ def gaussian_log_sums(
     -------
     log_sums : ndarray of shape (n_samples, n_bandwidths)
     """
-    h = np.atleast_1d(np.asarray(bandwidth, dtype=np.float64))
     ops = _operands(X, Y)
+    h = np.atleast_1d(np.asarray(bandwidth, dtype=np.float64)) / ops.unit
     mode = MODE_NO_SELF if exclude_self else MODE_ALL
     task = partial(_logsum_task, coef=1.0 / (2.0 * h**2), mode=mode)
     return np.concatenate([r for _, r in _map_blocks(task, ops, n_jobs, device)])

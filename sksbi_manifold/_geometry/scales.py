@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .distances import knn_distances
+from .distances import farthest_distances, knn_distances
 
 
 def knn_scale_quantiles(
@@ -29,6 +29,25 @@ def knn_scale_quantiles(
     rows.sort()
     dist = _knn_from_sample(X, rows, k, n_jobs)[:, -1]
     return np.quantile(dist, quantiles)
+
+
+def saturation_scale(
+    X: np.ndarray,
+    *,
+    sample_size: int = 300,
+    random_state=None,
+    n_jobs: int | None = None,
+) -> float:
+    """Median distance from a random row to its farthest row.
+
+    From this radius on the ball around a typical point holds every other
+    row: neighbour counts saturate and stop measuring anything but the
+    sample size (their ratios tend to 1, ``log 1 = 0``).
+    """
+    n = X.shape[0]
+    rng = check_random_state(random_state)
+    rows = np.sort(rng.choice(n, size=min(sample_size, n), replace=False))
+    return float(np.median(farthest_distances(X[rows], X, n_jobs=n_jobs)))
 
 
 def _knn_from_sample(X, rows, k, n_jobs):

@@ -14,12 +14,22 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .._validation import check_not_constant
-from ._scan import scan_bounds
+from .._geometry.scales import knn_scale_quantiles, saturation_scale
+from .._validation import (
+    N_JOBS_CONSTRAINT,
+    check_not_constant,
+    check_radius_has_neighbors,
+)
+from ._scan import min_rows, scan_bounds
 from ._summary import local_dimension_summary
 
 # Warn when more than this share of the points has an undefined local estimate.
 UNDEFINED_WARN_FRACTION = 0.1
+# Fewest rows of a fit: a count ratio N_2R / N_R among n rows is at most
+# n - 2 (one neighbour within R, all the others but one within 2R), so n rows
+# read dimensions up to log2(n - 2); below 10 rows not even 3 (fewer give a
+# ValueError naming this minimum; up to 2 * min_neighbors + 2 a warning).
+MIN_ROWS = 10
 
 SCAN_CONSTRAINTS = {
     "n_radii": [Interval(Integral, 2, None, closed="left")],
@@ -29,7 +39,7 @@ SCAN_CONSTRAINTS = {
     "plateau_tol": [Interval(Real, 0, None, closed="left")],
     "sample_size": [Interval(Integral, 1, None, closed="left"), None],
     "random_state": ["random_state"],
-    "n_jobs": [Integral, None],
+    "n_jobs": N_JOBS_CONSTRAINT,
     "device": [str, None],
 }
 BANDWIDTH_CONSTRAINT = [
@@ -39,14 +49,21 @@ BANDWIDTH_CONSTRAINT = [
 
 
 class UndefinedDimensionWarning(UserWarning):
-    """Many points have no neighbour at the scale used; their estimate is NaN."""
+    """The data define no dimension at the scale used.
+
+    Many points have no neighbour there (their estimate is NaN), or the data
+    are too few for the scale rule (the estimate rests on a handful of
+    neighbours per point).
+    """
 
 
 class BaseDimension(TransformerMixin, BaseEstimator):
     """Validation, feature names and tags common to the dimension estimators."""
 
     def _validate_fit(self, X):
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=3)
+        X = validate_data(
+            self, X, dtype=[np.float64, np.float32], ensure_min_samples=MIN_ROWS
+        )
         check_not_constant(X, type(self).__name__)
         return X
 
@@ -63,6 +80,62 @@ class BaseDimension(TransformerMixin, BaseEstimator):
             max_fraction=self.max_fraction,
             random_state=rng,
             n_jobs=self.n_jobs,
+        )
+
+    def _check_neighbors(self, X, counts, radius, param: str, rng) -> None:
+        """Raise when no point has a neighbour within a user ``param``."""
+        if counts.size and counts.max() == 0:
+            nearest = knn_scale_quantiles(
+                X, 1, 0.5, sample_size=300, random_state=rng, n_jobs=self.n_jobs
+            )
+            check_radius_has_neighbors(
+                counts, radius, param, type(self).__name__, nearest=float(nearest)
+            )
+
+    def _raise_saturated(self, X, param: str, value, ball: str, rng):
+        """ValueError: at every user radius the typical ``ball`` holds all rows."""
+        far = saturation_scale(X, random_state=rng, n_jobs=self.n_jobs)
+        limit = far / 2.0 if ball == "2R" else far
+        raise ValueError(
+            f"{type(self).__name__}: at {param}={value!r} the {ball}-ball of a "
+            f"typical point holds all {X.shape[0] - 1} other rows: the ball "
+            f"counts saturate (a typical row's farthest row is {far:.4g} away) "
+            "and their growth measures the sample size, not a dimension (above "
+            "the data's diameter the count ratio is 1 and log 1 = 0). Use "
+            f"{param} well below {limit:.4g}, or {param}='auto'."
+        )
+
+    def _check_scan(self, X, scan, radii) -> None:
+        """Warn when the automatic scan met data too small for it.
+
+        ``scan.level`` is the fallback of :func:`eligible_radii`: 1-2, no
+        radius with ``min_neighbors`` neighbours and room to double; 3,
+        every radius saturated.
+        """
+        if scan.level == 0:
+            return
+        name, n, k = type(self).__name__, X.shape[0], self.min_neighbors
+        if scan.level >= 3:
+            why = (
+                "at every radius where a typical point has a neighbour its "
+                "2R-ball holds all other rows (saturated counts; dimension d "
+                f"needs well over 2**d * min_neighbors + 2 = 2**d * {k} + 2 rows)"
+            )
+        else:
+            why = (
+                f"no radius R gives a typical point min_neighbors={k} neighbours "
+                "while its 2R-ball still misses some of the other rows (that "
+                f"needs at least {min_rows(k)} rows, 2**d * {k} + 2 in dimension d)"
+            )
+        at = scan.index
+        warnings.warn(
+            f"{name}: {n} rows are too few for the automatic scale: {why}. The "
+            f"estimate at radius {radii[at]:.4g} rests on a median of "
+            f"{scan.median_neighbors[at]:.3g} neighbours per point (NaN where "
+            "the 2R-ball is saturated) and is unreliable; pass more rows or a "
+            "smaller min_neighbors.",
+            UndefinedDimensionWarning,
+            stacklevel=4,
         )
 
     def _scan_params(self) -> dict:
@@ -110,13 +183,27 @@ class BaseDimension(TransformerMixin, BaseEstimator):
             return self.local_dimension_[:, None].copy()
         return self.transform(X)
 
-    def _warn_undefined(self, local, scale: str, where: str = "") -> int:
+    def _warn_undefined(
+        self, local, scale: str, where: str = "", *, n_full: int = 0
+    ) -> int:
+        """Warn when many local estimates are NaN, naming the cause.
+
+        ``n_full`` of them have a ``2R``-ball holding all other rows
+        (saturated counts), the others no neighbour.
+        """
         n_bad = int(np.count_nonzero(~np.isfinite(local)))
         if local.size and n_bad > UNDEFINED_WARN_FRACTION * local.size:
+            lonely = n_bad - n_full
+            causes = [f"{lonely} have no neighbour within {scale}"] if lonely else []
+            if n_full:
+                causes.append(
+                    f"{n_full} a 2R-ball holding all other rows (saturated "
+                    "counts: use a smaller scale or more rows)"
+                )
             warnings.warn(
                 f"{type(self).__name__}: {n_bad} of {local.size} points{where} "
-                f"have no neighbour within {scale}; their local dimension is "
-                "NaN. Use a larger scale or remove the isolated points.",
+                f"have a NaN local dimension: {'; '.join(causes)}. Isolated "
+                "points need a larger scale, or removing.",
                 UndefinedDimensionWarning,
                 stacklevel=4,
             )

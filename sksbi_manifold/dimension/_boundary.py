@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from scipy.stats import chi2
 from sklearn.utils import Bunch
 
-from .._geometry.distances import radius_graph
+from .._geometry.distances import data_unit, radius_graph
 from .._geometry.local_pca import weighted_local_pca
 
 ALPHA = 0.01
@@ -53,8 +53,13 @@ def tangent_shift(
     -------
     Bunch with ``coef`` (m, n_components) (the shift along each direction),
     ``variance`` (m, n_components) (local variance along it),
-    ``n_neighbors`` (m,) (neighbours found among the subset) and ``radius``.
+    ``n_neighbors`` (m,) (neighbours found among the subset) and ``radius``,
+    all in units of the power of two :func:`data_unit` of ``X`` (the rows are
+    divided by it, exactly, so that local variances cannot overflow).
     """
+    unit = data_unit(X)
+    if unit != 1.0:
+        X, radius = X * (1.0 / unit), radius / unit
     n = X.shape[0]
     n_cols = int(min(n, np.ceil(n * TARGET_NEIGHBORS / max(typical_count, 1.0))))
     cols = np.sort(rng.choice(n, size=n_cols, replace=False))

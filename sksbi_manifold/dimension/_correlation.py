@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral
 from typing import ClassVar
 
@@ -10,8 +11,7 @@ from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._validation import check_radius_has_neighbors
-from ._base import SCAN_CONSTRAINTS, BaseDimension
+from ._base import SCAN_CONSTRAINTS, BaseDimension, UndefinedDimensionWarning
 from ._doubling import user_radii
 from ._scan import (
     doubling_grid,
@@ -65,6 +65,9 @@ def row_slopes(counts: np.ndarray, log_radii: np.ndarray) -> np.ndarray:
     Radii with ``N_R(x) = 0`` are left out of that row's fit; rows with fewer
     than two usable radii get NaN.
     """
+    # centred: the slope is shift invariant, and uncentred sums cancel when
+    # the units make |log R| large (data at 1e200)
+    log_radii = log_radii - log_radii.mean()
     valid = counts > 0
     w = valid.astype(np.float64)
     y = np.log(np.where(valid, counts, 1).astype(np.float64))
@@ -95,8 +98,12 @@ class CorrelationDimension(BaseDimension):
     ----------
     radii : "auto" or array-like of float, default="auto"
         Radii of the fit. An array (at least two distinct radii) is used as the
-        scaling range, as in the paper (e.g. 8 to 18). ``"auto"`` uses the
-        scan of :class:`DoublingDimension` on the mean counts:
+        scaling range, as in the paper (e.g. 8 to 18); radii where the ball of
+        every sampled row holds all other rows (saturated counts: ``log C``
+        is flat above the diameter) are left out with a warning, and a
+        ValueError naming the saturation scale is raised when fewer than two
+        remain. ``"auto"`` uses the scan of :class:`DoublingDimension` on the
+        mean counts (saturated radii left out likewise):
 
         1. count radii ``lo * 2**(j/m)`` from ``lo`` (two octaves below the
            median distance to the ``min_neighbors``-th neighbour) to ``hi``
@@ -125,7 +132,10 @@ class CorrelationDimension(BaseDimension):
     min_pairs : int, default=1000
         Radii with fewer (sampled row, neighbour) pairs within ``R`` do not
         start the automatic fit range (the slope of ``log C`` has a relative
-        error of about ``1 / sqrt(pairs)``).
+        error of about ``1 / sqrt(pairs)``). When no radius has that many
+        (fewer than about ``sqrt(min_pairs / max_fraction)`` rows) the fit
+        falls back to the largest radius with a positive slope and warns
+        (:class:`UndefinedDimensionWarning`).
     max_fraction : float in (0, 1], default=0.2
         The largest automatic radius holds about this fraction of the data.
     plateau_width : float, default=0.5
@@ -243,7 +253,7 @@ class CorrelationDimension(BaseDimension):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Data, at least 3 rows.
+            Data, at least 10 rows.
         y : None
             Ignored.
 
@@ -270,16 +280,17 @@ class CorrelationDimension(BaseDimension):
                 )
         counts = sample_counts(X, rows, edges, n_jobs=self.n_jobs, device=self.device)
         if not auto:
-            check_radius_has_neighbors(
-                counts[:, -1], edges[-1], "radii", "CorrelationDimension"
-            )
+            self._check_neighbors(X, counts[:, -1], edges[-1], "radii", rng)
         mean_counts = counts.mean(axis=0)
         log_e = np.log(edges)
         with np.errstate(divide="ignore"):
             log_c = np.where(mean_counts > 0, np.log(mean_counts), np.nan)
-        ok = np.isfinite(log_c)
+        # Every sampled ball holds all other rows: log C is flat by saturation.
+        full = mean_counts >= X.shape[0] - 1
+        log_fit = np.where(full, np.nan, log_c)
+        ok = np.isfinite(log_fit)
         if auto:
-            slopes = octave_slopes(log_e, log_c, pos_r, pos_2r)
+            slopes = octave_slopes(log_e, log_fit, pos_r, pos_2r)
             median = np.median(counts[:, pos_r], axis=0)
             eligible = counts[:, pos_r].sum(axis=0) >= self.min_pairs
             index, flatness = select_plateau(
@@ -288,18 +299,22 @@ class CorrelationDimension(BaseDimension):
             if index is None:  # tiny data: no plateau seen from both sides
                 usable = np.flatnonzero(np.isfinite(slopes) & (slopes > 0))
                 index = int(usable[-1]) if usable.size else radii.size - 1
+                self._warn_few_pairs(X, counts[:, pos_r].sum(axis=0).max())
             fit = np.arange(pos_r[index], pos_2r[index] + 1)
             fit = fit[ok[fit]]
         else:
             pos_r = np.arange(edges.size)
             radii, median = edges, np.median(counts, axis=0)
-            slopes = neighbour_slopes(log_e, log_c)
+            slopes = neighbour_slopes(log_e, log_fit)
             flatness = np.full(radii.shape, np.nan)
             fit = np.flatnonzero(ok)
+            if full.any():
+                self._drop_saturated(X, edges, full, fit.size, rng)
         if fit.size < 2:
             raise ValueError(
-                "CorrelationDimension: fewer than two radii have neighbours; "
-                "increase radii (or use radii='auto')."
+                f"CorrelationDimension: fewer than two radii have neighbours "
+                f"short of all {X.shape[0] - 1} other rows ({X.shape[0]} rows); "
+                "pass more rows, or radii with neighbours (or radii='auto')."
             )
         self.dimension_, self.intercept_, self.rvalue_ = _ols(log_e[fit], log_c[fit])
         self._fit_X = X
@@ -319,6 +334,32 @@ class CorrelationDimension(BaseDimension):
         self.summary_ = local_dimension_summary(self.local_dimension_)
         self.n_undefined_ = int(np.count_nonzero(np.isnan(self.local_dimension_)))
         return self
+
+    def _drop_saturated(self, X, edges, full, n_fit: int, rng) -> None:
+        """Raise (fewer than two radii left) or warn about saturated user radii."""
+        if n_fit < 2:
+            self._raise_saturated(X, "radii", self.radii, "R", rng)
+        warnings.warn(
+            f"CorrelationDimension: at radii {np.round(edges[full], 6).tolist()} "
+            f"the ball of every sampled row holds all {X.shape[0] - 1} other "
+            "rows (saturated counts, flat log C); they are left out of the fit. "
+            "Pass radii below the data's diameter.",
+            UndefinedDimensionWarning,
+            stacklevel=4,
+        )
+
+    def _warn_few_pairs(self, X, most_pairs: int) -> None:
+        # ~ n^2 max_fraction pairs lie within the top of the automatic grid
+        need = int(np.ceil(np.sqrt(self.min_pairs / self.max_fraction)))
+        warnings.warn(
+            f"CorrelationDimension: {X.shape[0]} rows are too few for the "
+            f"automatic fit range: no scan radius holds min_pairs="
+            f"{self.min_pairs} (sampled row, neighbour) pairs (at most "
+            f"{int(most_pairs)}), so the slope rests on few pairs and is "
+            f"unreliable. Pass about {need} rows or more, or lower min_pairs.",
+            UndefinedDimensionWarning,
+            stacklevel=4,
+        )
 
     def transform(self, X):
         """Per-row slopes of ``log N_R(x)`` over ``fit_radii_`` (fitted points).

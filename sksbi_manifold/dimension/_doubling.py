@@ -12,7 +12,6 @@ from sklearn.base import _fit_context
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import StrOptions
 
-from .._validation import check_radius_has_neighbors
 from ._base import BANDWIDTH_CONSTRAINT, SCAN_CONSTRAINTS, BaseDimension
 from ._boundary import boundary_points, tangent_shift
 from ._scan import (
@@ -47,29 +46,48 @@ def interquartile_mean(values) -> float:
 
 
 def doubling_scan(
-    counts, radii, pos_r, pos_2r, *, min_neighbors, width, tol, bandwidth
+    counts,
+    radii,
+    pos_r,
+    pos_2r,
+    *,
+    n_ref,
+    auto=True,
+    min_neighbors,
+    width,
+    tol,
+    bandwidth,
 ):
     """Doubling estimates at every radius and the plateau choice.
 
     The plateau rule reads the interquartile mean of the local estimates at
     each radius: unlike the KDE mode it varies smoothly with the radius when
-    the counts are small and discrete.
+    the counts are small and discrete. Radii whose typical ``2R``-ball holds
+    all ``n_ref - 1`` other rows are never chosen (saturated counts).
 
     Returns a Bunch with ``local`` (n, K), ``mode`` (K,) (KDE mode per
     radius), ``center`` (K,) (interquartile mean per radius),
-    ``median_neighbors`` (K,), ``flatness`` (K,) and ``index`` (the chosen
-    radius; for one radius always 0).
+    ``median_neighbors`` (K,), ``flatness`` (K,), ``index`` (the chosen
+    radius) and ``level`` (the fallback of :func:`eligible_radii`, 0 when
+    ``min_neighbors`` was met). When every radius is saturated (level 3)
+    ``index`` is the radius with the most defined local estimates, or None
+    for a user radius (the caller raises).
     """
     n_r, n_2r = counts[:, pos_r], counts[:, pos_2r]
-    local = doubling_estimates(n_r, n_2r)
+    local = doubling_estimates(n_r, n_2r, n_ref - 1)
     mode = np.array([kde_mode(col, bandwidth=bandwidth) for col in local.T])
     center = np.array([interquartile_mean(col) for col in local.T])
     median = np.median(n_r, axis=0)
-    eligible = eligible_radii(median, min_neighbors)
+    eligible, level = eligible_radii(
+        median, np.median(n_2r, axis=0), min_neighbors, n_ref
+    )
     index, flatness = select_plateau(radii, center, eligible, width=width, tol=tol)
-    if index is None:
+    if index is None and eligible.any():
         usable = np.flatnonzero(eligible & np.isfinite(center))
-        index = int(usable.max()) if usable.size else int(np.argmax(median))
+        open_ = np.flatnonzero(eligible)
+        index = int(usable.max() if usable.size else open_[np.argmax(median[open_])])
+    elif index is None and auto:
+        index = int(np.argmax(np.isfinite(local).sum(axis=0)))
     return Bunch(
         local=local,
         mode=mode,
@@ -77,6 +95,7 @@ def doubling_scan(
         median_neighbors=median,
         flatness=flatness,
         index=index,
+        level=level,
     )
 
 
@@ -87,8 +106,10 @@ class DoublingDimension(BaseDimension):
     ``x``, a ``d``-dimensional manifold has ``N_2R(x) / N_R(x) ~ 2^d``, so the
     local estimate is ``d_R(x) = log2(N_2R(x) / N_R(x))`` (Assouad; paper
     Section 3 and Appendix Figure 1; ALGORITHMS.md 2.1). It is NaN where
-    ``N_R(x) = 0``. The global dimension is the mode of a Gaussian KDE of the
-    local estimates (the paper's smoothed-histogram majority vote).
+    ``N_R(x) = 0`` and where the ``2R``-ball holds all other rows (a ratio
+    capped by the sample size, see Notes). The global dimension is the mode
+    of a Gaussian KDE of the local estimates (the paper's smoothed-histogram
+    majority vote).
 
     Every count of a fit comes from ONE pass of the distance engine, at all
     radii ``R`` and ``2 R`` of the scan at once: the ``sample_size`` sampled
@@ -125,7 +146,10 @@ class DoublingDimension(BaseDimension):
         estimate climbs towards the ambient dimension) and large radii measure
         curvature, boundaries and saturation (it falls); the flattest stretch in
         between is the manifold scale. The whole curve is kept in
-        ``radii_`` / ``dimension_by_radius_`` (Appendix Figure 1).
+        ``radii_`` / ``dimension_by_radius_`` (Appendix Figure 1). A radius
+        whose typical ``2R``-ball holds all other rows is never chosen, and a
+        fixed radius (or grid) where every radius does raises a ValueError
+        (see Notes).
     n_radii : int, default=32
         Largest number of count radii of the automatic grid (at most 8 per
         octave; more radii cost little, the counts share one pass).
@@ -185,7 +209,8 @@ class DoublingDimension(BaseDimension):
     sample_indices_ : ndarray of shape (n_sampled,)
         Rows whose local estimates were computed (sorted).
     local_dimension_by_radius_ : ndarray of shape (n_sampled, n_radii)
-        Local estimates at every grid radius (NaN where ``N_R = 0``).
+        Local estimates at every grid radius (NaN where ``N_R = 0`` or
+        ``N_2R = n_samples - 1``).
     median_neighbors_ : ndarray of shape (n_radii,)
         Median ``N_R`` at each grid radius.
     flatness_ : ndarray of shape (n_radii,)
@@ -202,7 +227,8 @@ class DoublingDimension(BaseDimension):
         :func:`local_dimension_summary` of ``local_dimension_`` (histogram and
         KDE for plots).
     n_undefined_ : int
-        Sampled points with no neighbour within ``radius_`` (NaN estimate).
+        Sampled points with no neighbour within ``radius_`` or a ``2R``-ball
+        holding all other rows (NaN estimate).
     interior_mask_ : ndarray of bool of shape (n_sampled,)
         Sampled points whose estimate enters the vote (all with
         ``boundary="keep"``).
@@ -233,6 +259,17 @@ class DoublingDimension(BaseDimension):
     needs pairs, not neighbours of every point) and
     :class:`EigengapDimension` counts directions, not volume; both are less
     affected.
+
+    Ball counts saturate at the data's diameter: where the ``2R``-ball of a
+    typical point holds all other rows, ``N_2R / N_R`` is capped by the sample
+    size (above the diameter it is 1 and ``log2(1) = 0``), which is no
+    dimension. Such radii are never chosen; when every radius given is one,
+    a ValueError names the scale where the counts saturate. Data too small
+    for ``min_neighbors`` (fewer than ``2 * min_neighbors + 2`` rows, and
+    ``2**d * min_neighbors + 2`` in dimension ``d``) get the estimate at the
+    unsaturated radius chosen among those with at least one neighbour and an
+    :class:`UndefinedDimensionWarning`; fewer than 10 rows raise (``n`` rows
+    read dimensions up to ``log2(n - 2)`` at best).
 
     Counts exclude the point itself (``N_R(x) = |{y : d(x, y) <= R}| - 1``).
     ``transform`` counts fitted points around new rows; a new row identical to
@@ -307,7 +344,8 @@ class DoublingDimension(BaseDimension):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Data, at least 3 rows.
+            Data, at least 10 rows (fewer than ``2 * min_neighbors + 2``
+            give a warning: see Notes).
         y : None
             Ignored.
 
@@ -320,12 +358,18 @@ class DoublingDimension(BaseDimension):
         rows = self._sample_rows(X.shape[0], rng)
         radii, edges, pos_r, pos_2r = self._grid(X, rng)
         counts = sample_counts(X, rows, edges, n_jobs=self.n_jobs, device=self.device)
-        if not isinstance(self.radius, str):
+        auto = isinstance(self.radius, str)
+        if not auto:
             # a fixed radius (or every radius of a grid) without any neighbour
-            check_radius_has_neighbors(
-                counts[:, pos_r[-1]], radii[-1], "radius", "DoublingDimension"
-            )
-        scan = doubling_scan(counts, radii, pos_r, pos_2r, **self._scan_params())
+            self._check_neighbors(X, counts[:, pos_r[-1]], radii[-1], "radius", rng)
+        n = X.shape[0]
+        scan = doubling_scan(
+            counts, radii, pos_r, pos_2r, n_ref=n, auto=auto, **self._scan_params()
+        )
+        if scan.index is None:
+            self._raise_saturated(X, "radius", self.radius, "2R", rng)
+        if auto:
+            self._check_scan(X, scan, radii)
         self._fit_X = X
         self.sample_indices_ = rows
         self.counts_ = counts
@@ -347,7 +391,9 @@ class DoublingDimension(BaseDimension):
         summary = self._set_vote(self.local_dimension_[self.interior_mask_])
         self.dimension_vote_ = summary.vote
         self.n_undefined_ = self._warn_undefined(
-            self.local_dimension_, f"radius_={self.radius_:.4g}"
+            self.local_dimension_,
+            f"radius_={self.radius_:.4g}",
+            n_full=np.count_nonzero(counts[:, pos_2r[scan.index]] >= n - 1),
         )
         return self
 
@@ -404,13 +450,21 @@ class DoublingDimension(BaseDimension):
         -------
         local_dimension : ndarray of shape (n_samples, 1)
             ``log2(N_2R / N_R)`` at ``radius_`` counting fitted points; NaN
-            where no fitted point lies within ``radius_``.
+            where no fitted point lies within ``radius_`` or all but at most
+            one within ``2 * radius_`` (saturated counts).
         """
         X, Xc = self._validate_new(X)
         radii = [self.radius_, self._outer_radius]
         counts = neighbor_counts(
             Xc, radii, self._fit_X, n_jobs=self.n_jobs, device=self.device
         )
-        local = doubling_estimates(counts[:, 0], counts[:, 1])
-        self._warn_undefined(local, f"radius_={self.radius_:.4g}", " of X")
+        # a 2R-ball holding all fitted rows but (at most) the row's twin
+        n_max = self._fit_X.shape[0] - 1
+        local = doubling_estimates(counts[:, 0], counts[:, 1], n_max)
+        self._warn_undefined(
+            local,
+            f"radius_={self.radius_:.4g}",
+            " of X",
+            n_full=np.count_nonzero(counts[:, 1] >= n_max),
+        )
         return local.astype(X.dtype)[:, None]

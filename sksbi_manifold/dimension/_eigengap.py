@@ -11,7 +11,7 @@ from sklearn.base import _fit_context, clone
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from .._geometry.distances import radius_graph
+from .._geometry.distances import data_unit, radius_graph
 from .._geometry.kernels import gaussian_affinity
 from .._geometry.local_pca import weighted_local_pca
 from ._base import BANDWIDTH_CONSTRAINT, SCAN_CONSTRAINTS, BaseDimension
@@ -32,14 +32,23 @@ def local_spectra(X_ref, Q, epsilon, radius, n_eigen, *, center, n_jobs, device)
 
     Weights ``exp(-d^2 / epsilon^2)`` to the reference rows within ``radius``;
     the query point itself has weight 1 (a query row identical to a reference
-    row is that reference point, so it is not added twice).
+    row is that reference point, so it is not added twice). The rows are
+    divided by the power of two ``unit`` (exact) first, so that covariances
+    of huge or tiny coordinates neither overflow nor underflow.
 
     Returns
     -------
     eigenvalues : ndarray of shape (len(Q), n_eigen)
+        In units of ``unit**2``.
     n_neighbors : ndarray of shape (len(Q),)
         Points with positive weight, the query point included.
+    unit : float
+        See :func:`~sksbi_manifold._geometry.distances.data_unit`.
     """
+    unit = data_unit(X_ref, Q)
+    if unit != 1.0:
+        X_ref, Q = X_ref * (1.0 / unit), Q * (1.0 / unit)
+        epsilon, radius = epsilon / unit, radius / unit
     n, m = X_ref.shape[0], Q.shape[0]
     graph = radius_graph(Q, radius, Y=X_ref, n_jobs=n_jobs, device=device)
     W = gaussian_affinity(graph, epsilon, radius=radius)
@@ -63,7 +72,7 @@ def local_spectra(X_ref, Q, epsilon, radius, n_eigen, *, center, n_jobs, device)
         dtype=X_ref.dtype,  # float32 data: float32 covariances (half the cost)
         n_jobs=n_jobs,
     )
-    return pca.eigenvalues, pca.n_neighbors
+    return pca.eigenvalues, pca.n_neighbors, unit
 
 
 def eigengap_estimates(eigenvalues, n_features, *, normalization, temperature):
@@ -262,7 +271,10 @@ class EigengapDimension(BaseDimension):
         lo, hi = self._scan_bounds(X, rng)
         radii, edges, pos_r, pos_2r = doubling_grid(lo, hi, self.n_radii)
         counts = sample_counts(X, rows, edges, n_jobs=self.n_jobs, device=self.device)
-        scan = doubling_scan(counts, radii, pos_r, pos_2r, **self._scan_params())
+        scan = doubling_scan(
+            counts, radii, pos_r, pos_2r, n_ref=X.shape[0], **self._scan_params()
+        )
+        self._check_scan(X, scan, radii)
         R = float(radii[scan.index])
         self.scan_ = Bunch(
             radii=radii,
@@ -292,7 +304,7 @@ class EigengapDimension(BaseDimension):
         return eps
 
     def _estimate(self, Q):
-        lam, n_nb = local_spectra(
+        lam, n_nb, unit = local_spectra(
             self._fit_X,
             Q,
             self.epsilon_,
@@ -302,8 +314,11 @@ class EigengapDimension(BaseDimension):
             n_jobs=self.n_jobs,
             device=self.device,
         )
+        with np.errstate(over="ignore"):  # variances beyond float64: inf
+            lam_user = lam * unit * unit
         hard, soft, gaps = eigengap_estimates(
-            lam,
+            # normalised gaps are unit-free: read them from the finite spectrum
+            lam_user if self.gap_normalization == "none" else lam,
             self._fit_X.shape[1],
             normalization=self.gap_normalization,
             temperature=self.temperature,
@@ -311,7 +326,7 @@ class EigengapDimension(BaseDimension):
         # Fewer than two points in the neighbourhood: no covariance.
         lonely = n_nb < 2
         hard[lonely], soft[lonely], gaps[lonely] = np.nan, np.nan, np.nan
-        return lam, gaps, hard, soft, n_nb
+        return lam_user, gaps, hard, soft, n_nb
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
@@ -320,7 +335,9 @@ class EigengapDimension(BaseDimension):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Data, at least 3 rows.
+            Data, at least 10 rows (with ``epsilon="auto"`` fewer than
+            ``2 * min_neighbors + 2`` give a warning: see the Notes of
+            :class:`DoublingDimension`).
         y : None
             Ignored.
 

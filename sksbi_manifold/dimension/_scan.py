@@ -23,6 +23,10 @@ _FRACTION_SUBSET = 1000
 _FRACTION_QUERIES = 100
 # Finest grid: radii per octave (factor 2 in radius).
 _MAX_PER_OCTAVE = 8
+# Grid top at most this factor above the largest radius growth of dimension 1
+# (see scan_bounds), and the grid bottom at most _MAX_SPAN below the top.
+_GROWTH_MARGIN = 2.0
+_MAX_SPAN = 1e3
 
 
 def scan_bounds(
@@ -41,11 +45,19 @@ def scan_bounds(
     neighbours); ``hi`` the median radius of a ball holding a fraction
     ``max_fraction`` of the data, estimated on a random subset of at most
     1000 rows. The medians are taken over ``sample_size`` random rows (at
-    most 100 for ``hi``).
+    most 100 for ``hi``). ``hi`` is capped at ``2 g lo`` with
+    ``g = max_fraction (n - 1) / min_neighbors``, the largest radius growth
+    of a ball gaining ``g`` times its neighbours in dimension >= 1: a faster
+    growth means that the fraction ball reaches other components (the
+    diameter's scale, not the bulk's). On data too small for
+    ``min_neighbors`` (fewer than ``min_neighbors / max_fraction`` rows)
+    ``lo`` comes from the neighbour that a ``max_fraction`` ball holds
+    instead: a ball holding nearly all rows cannot double, so the grid must
+    start below that.
     """
     rng = check_random_state(random_state)
     n = X.shape[0]
-    k_lo = int(min(max(min_neighbors, 1), n - 1))
+    k_lo = int(np.clip(min(min_neighbors, np.floor(max_fraction * (n - 1))), 1, n - 1))
     lo = float(
         knn_scale_quantiles(
             X, k_lo, 0.5, sample_size=sample_size, random_state=rng, n_jobs=n_jobs
@@ -70,7 +82,17 @@ def scan_bounds(
             "All sampled neighbour distances are zero: the data consist of "
             "(near-)duplicate rows. Remove duplicates or pass an explicit radius."
         )
-    lo = max(lo, hi * 1e-3)
+    if lo > 0:
+        # The scale comes from the bulk's neighbour distances: in dimension
+        # >= 1 a ball gaining a factor g of neighbours grows its radius by at
+        # most g (uniform density; _GROWTH_MARGIN allows for density changes).
+        # A faster growth is a gap -- the max_fraction ball reaching other
+        # components or far outliers, at the scale of the diameter -- where
+        # counts stall and the grid would miss the components' own scale.
+        growth = max_fraction * (n - 1) / k_lo
+        hi = min(hi, lo * _GROWTH_MARGIN * max(growth, 1.0))
+    # Only for (near-)duplicates (lo ~ 0): at most _MAX_SPAN below the top.
+    lo = max(lo, hi / _MAX_SPAN)
     # At least two octaves, so the scan can look across radii even when the
     # data are so concentrated (e.g. a dense noise cluster) that the
     # max_fraction ball is barely larger than the min_neighbors ball.
@@ -125,12 +147,20 @@ def sample_counts(X, rows, radii, *, n_jobs=None, device=None) -> np.ndarray:
     return neighbor_counts(X[rows], radii, X, n_jobs=n_jobs, device=device)
 
 
-def doubling_estimates(n_r: np.ndarray, n_2r: np.ndarray) -> np.ndarray:
-    """``log2(N_2R / N_R)``, NaN where ``N_R = 0`` (ALGORITHMS.md 2.1)."""
+def doubling_estimates(n_r: np.ndarray, n_2r: np.ndarray, n_max=None) -> np.ndarray:
+    """``log2(N_2R / N_R)`` (ALGORITHMS.md 2.1).
+
+    NaN where ``N_R = 0`` and, given the largest possible count ``n_max``,
+    where ``N_2R >= n_max``: a ``2R``-ball holding all other rows caps the
+    ratio by the sample size (saturated counts), whatever the dimension.
+    """
     n_r = np.asarray(n_r, dtype=np.float64)
+    n_2r = np.asarray(n_2r, dtype=np.float64)
     out = np.full(n_r.shape, np.nan)
     ok = n_r > 0
-    out[ok] = np.log2(np.asarray(n_2r, dtype=np.float64)[ok] / n_r[ok])
+    if n_max is not None:
+        ok &= n_2r < n_max
+    out[ok] = np.log2(n_2r[ok] / n_r[ok])
     return out
 
 
@@ -214,13 +244,36 @@ def select_plateau(
     return int(candidates[np.argmin(np.abs(log_r[candidates] - center))]), flatness
 
 
-def eligible_radii(median_counts: np.ndarray, min_neighbors: int) -> np.ndarray:
-    """Radii where the median neighbour count reaches ``min_neighbors``.
+def saturated(median_outer: np.ndarray, n_ref: int) -> np.ndarray:
+    """Scales whose typical ball (median count) holds all ``n_ref - 1`` others.
 
-    On tiny data where no radius does, fall back to radii with a positive
-    median count, then to any radius.
+    There the count ratio is capped by the sample size, not set by the
+    dimension (above the diameter it is 1 and ``log2(1) = 0``): no scaling
+    regime.
     """
-    for mask in (median_counts >= min_neighbors, median_counts >= 1):
-        if mask.any():
-            return mask
-    return np.ones(median_counts.shape, dtype=bool)
+    return np.asarray(median_outer) >= n_ref - 1
+
+
+def eligible_radii(
+    median_r: np.ndarray, median_2r: np.ndarray, min_neighbors: int, n_ref: int
+) -> tuple[np.ndarray, int]:
+    """Radii that may be chosen, and how far the rule had to fall back.
+
+    Never a radius whose typical ``2R``-ball is saturated (see
+    :func:`saturated`). Among the others: radii where the median ``N_R``
+    reaches ``min_neighbors`` (level 0); on data too small for that, radii
+    with a positive median count (level 1); then any (level 2). Level 3:
+    every radius is saturated, the mask is empty.
+    """
+    open_ = ~saturated(median_2r, n_ref)
+    for level, mask in enumerate((median_r >= min_neighbors, median_r >= 1)):
+        if np.any(mask & open_):
+            return mask & open_, level
+    return open_, 2 if open_.any() else 3
+
+
+def min_rows(min_neighbors: int) -> int:
+    """Fewest rows with which a typical point can have ``min_neighbors``
+    neighbours within ``R`` and (dimension >= 1) twice as many within ``2R``
+    short of all other rows; ``2**d * min_neighbors + 2`` in dimension ``d``."""
+    return 2 * min_neighbors + 2
