@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import logsumexp
-from sklearn.model_selection import KFold
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
@@ -74,6 +73,17 @@ class CoverageResult:
         Training (KDE) and held-out rows of each set.
     test_indices : tuple of ndarray
         Row indices of the held-out rows of ``X_a`` and ``X_b`` (sorted).
+    neg_log_likelihood_se : ndarray of shape (2, 2)
+        Standard error of each table entry over the held-out rows (the
+        standard error of a mean, which a bootstrap of the test rows
+        estimates).
+    kl_divergence_se : tuple of float
+        Standard errors of the two KL estimates (of the per-row
+        log-density differences). A KL divergence is >= 0, but its
+        finite-sample KDE estimate is not: a negative estimate is flagged in
+        the printed table, and :func:`density_coverage` warns when it lies
+        more than two standard errors below zero (the two KDEs are then not
+        comparable, e.g. bandwidths chosen on very different sets).
     cv_bandwidths, cv_scores : tuple of (ndarray or None)
         Every bandwidth tried for each set (ascending) and its mean held-out
         log-likelihood per row; ``None`` when the bandwidths were given.
@@ -87,11 +97,16 @@ class CoverageResult:
     n_train: tuple[int, int]
     n_test: tuple[int, int]
     test_indices: tuple = (None, None)
+    neg_log_likelihood_se: np.ndarray | None = None
+    kl_divergence_se: tuple = (np.nan, np.nan)
     cv_bandwidths: tuple = (None, None)
     cv_scores: tuple = (None, None)
 
     def __post_init__(self):
         object.__setattr__(self, "neg_log_likelihood", _frozen(self.neg_log_likelihood))
+        se = self.neg_log_likelihood_se
+        se = np.full((2, 2), np.nan) if se is None else se
+        object.__setattr__(self, "neg_log_likelihood_se", _frozen(se))
         for name in ("test_indices", "cv_bandwidths", "cv_scores"):
             object.__setattr__(
                 self, name, tuple(_frozen(a) for a in getattr(self, name))
@@ -101,7 +116,10 @@ class CoverageResult:
         a, b = self.names
         rows = [f"p_{a}", f"p_{b}"]
         cols = [f"test {a}", f"test {b}"]
-        cells = [[f"{v:.4g}" for v in row] for row in self.neg_log_likelihood]
+        cells = [
+            [f"{v:.4g} +- {e:.2g}" for v, e in zip(row, row_se)]
+            for row, row_se in zip(self.neg_log_likelihood, self.neg_log_likelihood_se)
+        ]
         w0 = max(len(r) for r in rows)
         widths = [
             max(len(c), *(len(cells[i][j]) for i in range(2)))
@@ -116,14 +134,15 @@ class CoverageResult:
 
     def __str__(self) -> str:
         a, b = self.names
-        (ha, hb), (kab, kba) = self.bandwidths, self.kl_divergence
+        ha, hb = self.bandwidths
         how = "cross-validated" if self.bandwidth_method == "cv" else "given"
         return "\n".join(
             [
                 "Mean negative log-likelihood of held-out rows "
                 "(rows: density, columns: test set)",
                 *self._table_lines(),
-                f"KL(p_{a} || p_{b}) = {kab:.4g}    KL(p_{b} || p_{a}) = {kba:.4g}",
+                f"KL(p_{a} || p_{b}) = {self._kl_text(0)}    "
+                f"KL(p_{b} || p_{a}) = {self._kl_text(1)}",
                 f"bandwidths ({how}): h_{a} = {ha:.4g}, h_{b} = {hb:.4g}; "
                 f"train {self.n_train[0]} / {self.n_train[1]}, "
                 f"test {self.n_test[0]} / {self.n_test[1]}",
@@ -131,6 +150,14 @@ class CoverageResult:
         )
 
     __repr__ = __str__
+
+    def _kl_text(self, i: int) -> str:
+        kl, se = self.kl_divergence[i], self.kl_divergence_se[i]
+        text = f"{kl:.4g} +- {se:.2g}"
+        if kl < 0:
+            text += " (negative: a finite-sample estimate of a KL >= 0"
+            text += ", not significant)" if kl > -2 * se else ", biased KDEs)"
+        return text
 
     def to_dict(self) -> dict:
         """Plain-Python summary (JSON-serialisable, no arrays)."""
@@ -151,6 +178,11 @@ class CoverageResult:
             "kl_divergence": {
                 f"{a}||{b}": float(self.kl_divergence[0]),
                 f"{b}||{a}": float(self.kl_divergence[1]),
+            },
+            "neg_log_likelihood_se": self.neg_log_likelihood_se.tolist(),
+            "kl_divergence_se": {
+                f"{a}||{b}": float(self.kl_divergence_se[0]),
+                f"{b}||{a}": float(self.kl_divergence_se[1]),
             },
             "bandwidths": {a: float(self.bandwidths[0]), b: float(self.bandwidths[1])},
             "bandwidth_method": self.bandwidth_method,
@@ -180,6 +212,27 @@ class CoverageResult:
             kl_divergence=info["kl_divergence"], bandwidths=info["bandwidths"]
         )
         return df
+
+
+def _sem(values: np.ndarray) -> float:
+    """Standard error of the mean of finite per-row values (nan for < 2 rows)."""
+    if values.size < 2:
+        return float("nan")
+    return float(np.std(values, ddof=1) / math.sqrt(values.size))
+
+
+def _warn_negative_kl(kl, kl_se, names) -> None:
+    for value, se, (p, q) in zip(kl, kl_se, (names, names[::-1])):
+        if value < -2 * se:
+            warnings.warn(
+                f"density_coverage: KL(p_{p} || p_{q}) = {value:.4g} is more than "
+                f"two standard errors ({se:.2g}) below 0, which no KL divergence "
+                "is: the two kernel density estimates are not comparable (e.g. "
+                "bandwidths chosen on very different sets or duplicated rows). "
+                "Pass one bandwidth for both sets or remove duplicated rows.",
+                UserWarning,
+                stacklevel=3,
+            )
 
 
 # --------------------------------------------------------------------------- #
@@ -257,12 +310,10 @@ def _auto_grid(X, rng, n_jobs) -> np.ndarray:
 def _select_bandwidth(X, grid, auto, cv, cv_sample_size, rng, n_jobs, name):
     """Cross-validate the KDE bandwidth; returns (h, tried, scores)."""
     n = X.shape[0]
-    seed = rng.randint(np.iinfo(np.int32).max)
-    folds = np.empty(n, dtype=np.intp)
-    for g, (_, held) in enumerate(
-        KFold(n_splits=cv, shuffle=True, random_state=seed).split(X)
-    ):
-        folds[held] = g
+    # Identical rows share a fold: a copy in another fold would make the
+    # held-out likelihood grow without bound as h -> 0.
+    group = _row_groups(X)
+    folds = rng.permutation(group.max() + 1)[group] % cv
     per_fold = n if cv_sample_size is None else -(-cv_sample_size // cv)
     scored = np.sort(
         np.concatenate(
@@ -320,7 +371,14 @@ def _select_bandwidth(X, grid, auto, cv, cv_sample_size, rng, n_jobs, name):
     return float(tried[best]), tried, scores
 
 
-def _split(n, test_size, rng, name):
+def _row_groups(X: np.ndarray) -> np.ndarray:
+    """Index of each row's group of identical rows."""
+    return np.unique(X, axis=0, return_inverse=True)[1].ravel()
+
+
+def _split(X, test_size, rng, name):
+    """Train and test rows; identical rows fall on the same side."""
+    n = X.shape[0]
     if isinstance(test_size, numbers.Integral):
         n_test = int(test_size)
     else:
@@ -333,8 +391,12 @@ def _split(n, test_size, rng, name):
             "training rows and 1 test row are needed. Pass more rows or "
             "change test_size."
         )
-    perm = rng.permutation(n)
-    return np.sort(perm[n_test:]), np.sort(perm[:n_test])
+    rank = rng.permutation(_row_groups(X).max() + 1)[_row_groups(X)]
+    order = np.argsort(rank, kind="stable")
+    cut = int(np.searchsorted(rank[order], rank[order[n_test - 1]], side="right"))
+    if n - cut < 2:
+        cut = n_test  # too few distinct rows to keep copies together
+    return np.sort(order[cut:]), np.sort(order[:cut])
 
 
 @validate_params(
@@ -502,8 +564,8 @@ def density_coverage(
             )
 
     rng = check_random_state(random_state)
-    train_a, test_a = _split(X_a.shape[0], test_size, rng, "X_a")
-    train_b, test_b = _split(X_b.shape[0], test_size, rng, "X_b")
+    train_a, test_a = _split(X_a, test_size, rng, "X_a")
+    train_b, test_b = _split(X_b, test_size, rng, "X_b")
     if given is None:
         for tr, label in ((train_a, "X_a"), (train_b, "X_b")):
             if tr.size < cv:
@@ -544,6 +606,13 @@ def density_coverage(
         ]
     )
     kl = (float(nll[1, 0] - nll[0, 0]), float(nll[0, 1] - nll[1, 1]))
+    a_rows, b_rows = slice(0, n_a_te), slice(n_a_te, None)
+    nll_se = np.array([[_sem(lp[a_rows]), _sem(lp[b_rows])] for lp in (log_pa, log_pb)])
+    kl_se = (
+        _sem(log_pa[a_rows] - log_pb[a_rows]),
+        _sem(log_pb[b_rows] - log_pa[b_rows]),
+    )
+    _warn_negative_kl(kl, kl_se, names)
     return CoverageResult(
         names=names,
         neg_log_likelihood=nll,
@@ -553,6 +622,8 @@ def density_coverage(
         n_train=(int(train_a.size), int(train_b.size)),
         n_test=(int(test_a.size), int(test_b.size)),
         test_indices=(test_a, test_b),
+        neg_log_likelihood_se=nll_se,
+        kl_divergence_se=kl_se,
         cv_bandwidths=tuple(cv_grids),
         cv_scores=tuple(cv_scores),
     )

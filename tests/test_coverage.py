@@ -267,3 +267,47 @@ def test_cryo_coverage_at_paper_size_under_a_minute():
     kl_se, kl_es = res.kl_divergence
     assert kl_se > 2 * kl_es > 0
     assert cpu < 60
+
+
+def test_standard_errors_match_a_bootstrap_of_the_test_rows():
+    rng = np.random.default_rng(0)
+    A, B = rng.normal(size=(500, 3)), rng.normal(size=(500, 3)) * 1.2 + 0.3
+    res = density_coverage(A, B, bandwidth=(0.5, 0.6), test_size=100, random_state=0)
+    test_a, test_b = res.test_indices
+    train_a = np.setdiff1d(np.arange(500), test_a)
+    train_b = np.setdiff1d(np.arange(500), test_b)
+    la = KernelDensity(bandwidth=0.5).fit(A[train_a]).score_samples(A[test_a])
+    lb = KernelDensity(bandwidth=0.6).fit(B[train_b]).score_samples(A[test_a])
+    boot = [np.mean((la - lb)[rng.integers(0, 100, 100)]) for _ in range(2000)]
+    assert res.kl_divergence_se[0] == pytest.approx(np.std(boot), rel=0.15)
+    boot = [np.mean(la[rng.integers(0, 100, 100)]) for _ in range(2000)]
+    assert res.neg_log_likelihood_se[0, 0] == pytest.approx(np.std(boot), rel=0.15)
+    assert "+-" in str(res) and res.to_dict()["kl_divergence_se"]
+
+
+def test_negative_kl_is_flagged_and_warned():
+    rng = np.random.default_rng(1)
+    A, B = rng.normal(size=(400, 3)), rng.normal(size=(400, 3))
+    # A too small bandwidth for A: p_a overfits its training rows, so
+    # KL(p_a || p_b) comes out far below 0, which no KL divergence is.
+    with pytest.warns(UserWarning, match="below 0"):
+        res = density_coverage(A, B, bandwidth=(0.05, 0.5), random_state=0)
+    assert res.kl_divergence[0] < -2 * res.kl_divergence_se[0]
+    assert "negative" in str(res) and "biased" in str(res)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_duplicated_rows_keep_the_bandwidth(seed):
+    """Copies of a row share a CV fold and a side of the split."""
+    rng = np.random.default_rng(seed)
+    A, B = rng.normal(size=(300, 4)), rng.normal(size=(300, 4)) * 1.3 + 0.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no edge-of-grid warning either
+        plain = density_coverage(A, B, random_state=seed)
+        dup = density_coverage(np.repeat(A, 3, axis=0), B, random_state=seed)
+    assert 0.5 < dup.bandwidths[0] / plain.bandwidths[0] < 2.0
+    assert min(dup.kl_divergence) > 0 and min(plain.kl_divergence) > 0
+    test_a = dup.test_indices[0]
+    assert (
+        np.intersect1d(test_a // 3, np.setdiff1d(np.arange(900), test_a) // 3).size == 0
+    )
