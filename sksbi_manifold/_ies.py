@@ -8,8 +8,14 @@ whose restriction is a low-frequency, locally full-rank embedding:
 * tangent bases ``U_i`` (m, d): the top-d eigenvectors (descending) of the dual
   metric ``H_i`` of ``Phi`` at a random sample of points (geometry layer);
   points where ``H_i`` has rank < d (e.g. isolated vertices) are skipped;
-* ``r_i(S) = log Vol`` of the column-normalised ``U_i[S, :d]``, i.e.
-  ``1/2 (log det G - sum_a log G_aa)`` with ``G = U_i[S]^T U_i[S]``;
+* ``r_i(S) = 1/2 log det(B^T B)`` with ``B`` the rows ``S`` of ``U_i[:, :d]``
+  scaled to unit length: row ``k`` is the gradient of ``phi_k`` projected on
+  the tangent space, so for ``s = d`` this is the paper's log normalised
+  volume, the volume of the projected gradients over the product of their
+  norms. Scaling the columns (tangent directions) instead, as the authors'
+  ``coord_search._comp_projected_volume`` does, depends on the arbitrary
+  tangent basis and normalises away a coordinate whose gradient turns parallel
+  to another one's (the product mode ``phi_0 phi_k`` of a long strip);
 * ``R(S) = mean_i r_i(S)``, objective ``R(S) - zeta * sum_{k in S} |lambda_k|``;
 * ``zeta`` by the leave-one-out rule of the reference ``zeta_search`` on a
   log grid that is extended until it covers the whole regularisation path.
@@ -164,32 +170,24 @@ def candidate_subsets(n_columns: int, subset_size: int) -> np.ndarray:
     return np.hstack([np.zeros((rest.shape[0], 1), dtype=np.intp), rest])
 
 
-def _log_volume_from_gram(gram: dict, d: int) -> np.ndarray:
-    """``1/2 (log det G - sum_a log G_aa)`` by symmetric elimination, in place.
+def _half_log_det_from_gram(gram: dict, d: int) -> np.ndarray:
+    """``1/2 log det G`` by symmetric elimination, in place.
 
     ``gram[(a, b)]`` (a <= b) holds the entries of a batch of symmetric
     matrices (overwritten). Gaussian elimination without pivoting is Cholesky
     for SPD input; its pivots ``p_k`` give ``log det G = sum_k log p_k``. A
-    non-positive pivot or a zero column means rank loss: ``-inf``, as
-    ``slogdet`` with sign <= 0. Each term ``log(p_k / G_kk)`` is <= 0.
+    non-positive pivot means rank loss: ``-inf``, as ``slogdet`` with
+    sign <= 0.
     """
-    diag = [gram[(a, a)].copy() for a in range(d)]
-    tiny = np.finfo(np.float64).tiny
-    bad = np.zeros(diag[0].shape, dtype=bool)
-    for a in range(d):
-        bad |= ~(diag[a] > tiny)
-    out = np.zeros(diag[0].shape)
+    out = np.zeros(gram[(0, 0)].shape)
+    bad = np.zeros(out.shape, dtype=bool)
     factor = np.empty_like(out)
     tmp = np.empty_like(out)
-    for a in range(d):
-        diag[a][bad] = 1.0
     for k in range(d):
         pivot = gram[(k, k)]
         bad |= ~(pivot > 0)
         pivot[bad] = 1.0
-        np.divide(pivot, diag[k], out=tmp)
-        tmp[bad] = 1.0
-        np.log(tmp, out=tmp)
+        np.log(pivot, out=tmp)
         out += tmp
         for i in range(k + 1, d):
             np.divide(gram[(k, i)], pivot, out=factor)
@@ -206,7 +204,19 @@ def _chunk_log_volumes(products: np.ndarray, pairs, indicator, d, n_s):
     gram = {
         p: gram_flat[t * n_s : (t + 1) * n_s] for t, p in enumerate(pairs)
     }  # each (n_s, chunk)
-    return _log_volume_from_gram(gram, d).T  # (chunk, n_s)
+    return _half_log_det_from_gram(gram, d).T  # (chunk, n_s)
+
+
+def unit_gradients(U: np.ndarray, intrinsic_dim: int) -> np.ndarray:
+    """Rows of ``U[:, :, :d]`` scaled to unit length (zero rows stay zero).
+
+    Row ``k`` of a tangent basis is the projected gradient of ``phi_k``; a
+    zero row (a coordinate that does not vary at the point) makes every set
+    containing it rank-deficient when ``s = d``.
+    """
+    B = U[:, :, :intrinsic_dim]
+    norms = np.linalg.norm(B, axis=2, keepdims=True)
+    return B / np.where(norms > np.finfo(np.float64).tiny, norms, np.inf)
 
 
 def log_volumes(
@@ -228,13 +238,17 @@ def log_volumes(
     Returns
     -------
     r : ndarray of shape (n_subsets, n_s)
-        ``log Vol(B_i(S)) <= 0`` of the column-normalised ``B_i(S) =
-        U_i[S, :d]``; ``-inf`` where ``B_i(S)`` loses rank.
+        ``1/2 log det(B_i(S)^T B_i(S))`` of the row-normalised ``B_i(S) =
+        U_i[S, :d]`` (unit projected gradients); ``-inf`` where ``B_i(S)``
+        loses rank. For ``s = d`` this is the log-volume of the parallelepiped
+        of the unit gradients, ``<= 0`` (Hadamard) with equality for
+        orthogonal gradients; for ``s > d`` it is, by Cauchy-Binet, half the
+        log of the sum of the squared volumes of the ``d``-subsets of ``S``.
     """
     n_s, m, _ = U.shape
     n_sub, s = subsets.shape
     d = min(int(intrinsic_dim), s)
-    B = U[:, :, :d]
+    B = unit_gradients(U, d)
     iu, ju = np.triu_indices(d)
     pairs = list(zip(iu.tolist(), ju.tolist()))
     # products[(pair, i), k] = B[i, k, a] * B[i, k, b]: the Gram matrix of a set

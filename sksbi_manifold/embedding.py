@@ -35,7 +35,7 @@ from ._geometry.eigen import laplacian_eigenpairs
 from ._geometry.kernels import gaussian_affinity, threshold_graph
 from ._geometry.laplacian import connected_components_count, renormalized_laplacian
 from ._geometry.metric import riemannian_metric
-from ._validation import check_not_constant
+from ._validation import N_JOBS_CONSTRAINT, check_not_constant
 
 __all__ = [
     "DiffusionMapsGC",
@@ -129,7 +129,9 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     n_components : int, default=20
-        Number of non-trivial eigenvectors (the paper uses 20).
+        Number of non-trivial eigenvectors (the paper uses 20). More than the
+        ``n_samples - 2`` that a graph on the training rows has are clipped,
+        with a warning (``n_components_`` is the number used).
     epsilon : "gc" or float, default="gc"
         Kernel width, or ``"gc"`` to select it by geometric consistency over
         ``gc_radii``.
@@ -192,10 +194,14 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    embedding_ : ndarray of shape (n_samples, n_components)
+    n_components_ : int
+        Number of eigenvectors computed: ``n_components``, clipped (with a
+        warning) to the ``n_samples - 2`` non-trivial eigenvectors that the
+        graph of the training rows allows.
+    embedding_ : ndarray of shape (n_samples, n_components_)
         Diffusion coordinates of the training rows (unit-norm eigenvectors
         ``phi_1..phi_m`` scaled by ``mu**diffusion_time``), dtype of ``X``.
-    eigenvalues_ : ndarray of shape (n_components,)
+    eigenvalues_ : ndarray of shape (n_components_,)
         Positive eigenvalues ``lambda_1 <= ... <= lambda_m`` of ``-L``; the
         trivial ``lambda_0 = 0`` is dropped. They approximate the spectrum of
         ``-Delta_M`` (Appendix Figure 3: one zero eigenvalue and a slowly
@@ -286,7 +292,7 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         "eigen_solver": [StrOptions({"auto", "dense", "arpack", "lobpcg"})],
         "eigen_tol": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
         "metric": [StrOptions({"euclidean", "precomputed"})],
-        "n_jobs": [Integral, None],
+        "n_jobs": N_JOBS_CONSTRAINT,
         "random_state": ["random_state"],
         "device": [str, None],
         "verbose": ["verbose"],
@@ -360,6 +366,20 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
             )
         return _as_distance_graph(X, type(self).__name__), X.dtype
 
+    def _resolve_n_components(self, n_samples: int) -> int:
+        """``n_components`` clipped to the graph's ``n_samples - 2`` eigenvectors."""
+        limit = n_samples - 2
+        if self.n_components <= limit:
+            return int(self.n_components)
+        warnings.warn(
+            f"{type(self).__name__}: n_components={self.n_components} exceeds the "
+            f"{limit} non-trivial eigenvectors of a graph on n_samples={n_samples} "
+            f"rows (n_samples - 2); using n_components_={limit}.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return limit
+
     def _resolve_intrinsic_dim(self, X) -> np.ndarray:
         n_features = None if self._precomputed else X.shape[1]
         if self.intrinsic_dim is not None:
@@ -401,6 +421,7 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         else:
             check_not_constant(X, who)
             data = X
+        n_components = self._resolve_n_components(X.shape[0])
         rng = check_random_state(self.random_state)
         searching = isinstance(self.epsilon, str)
         # With a fixed width the dimension is only needed by ``score``: an
@@ -477,7 +498,7 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         tic = time.perf_counter()
         eigenvalues, phi = laplacian_eigenpairs(
             lap,
-            self.n_components,
+            n_components,
             eigen_solver=self.eigen_solver,
             tol=None if self.eigen_tol == "auto" else float(self.eigen_tol),
             random_state=rng,
@@ -488,6 +509,7 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         scale = _time_scale(mu, self.diffusion_time)
         embedding = phi[:, 1:] * scale
 
+        self.n_components_ = n_components
         self.epsilon_ = epsilon
         self.radius_ = radius
         self.intrinsic_dim_ = dims
@@ -540,7 +562,7 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        embedding : ndarray of shape (n_samples, n_components)
+        embedding : ndarray of shape (n_samples, n_components_)
             ``embedding_``.
         """
         return self.fit(X, y).embedding_.copy()
@@ -560,7 +582,7 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        Y : ndarray of shape (n_queries, n_components)
+        Y : ndarray of shape (n_queries, n_components_)
             Diffusion coordinates; on the training rows they equal
             ``embedding_``. Rows with no training point within ``radius_``
             get the coordinates of their nearest training row (with an
@@ -584,7 +606,7 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
             sums = sums[:, 0, :]
         norm = sums[:, 0]
         empty = ~(norm > 0)
-        out = np.empty((X.shape[0], self.n_components))
+        out = np.empty((X.shape[0], self.n_components_))
         ok = ~empty
         out[ok] = sums[ok, 1:] / norm[ok, None] * self._nystrom_scale
         if empty.any():
@@ -687,11 +709,11 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         Returns
         -------
         feature_names_out : ndarray of str objects
-            ``["dm0", ..., "dm{n_components-1}"]``.
+            ``["dm0", ..., "dm{n_components_-1}"]``.
         """
         check_is_fitted(self)
         _check_feature_names_in(self, input_features, generate_names=False)
-        return np.asarray([f"dm{k}" for k in range(self.n_components)], dtype=object)
+        return np.asarray([f"dm{k}" for k in range(self.n_components_)], dtype=object)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -30,6 +30,7 @@ from . import _relaxation
 from ._geometry import distances
 from ._geometry.kernels import gaussian_affinity
 from ._geometry.laplacian import renormalized_laplacian
+from ._validation import N_JOBS_CONSTRAINT
 from .interpolation import NadarayaWatsonInterpolator
 from .selection import IESSelector, fitted_inner, read_embedding_protocol
 
@@ -92,7 +93,8 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
     ----------
     n_components : int, default=3
         Number of coordinates relaxed: the first ``n_components`` columns of
-        the inner ``embedding_``.
+        the inner ``embedding_`` (all of them, with a warning, if it has
+        fewer).
     embedding : estimator or None, default=None
         Inner estimator exposing ``embedding_`` and ``laplacian_`` after fit,
         with ``epsilon_`` on it or down its ``embedding_estimator_`` chain.
@@ -135,9 +137,12 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    embedding_ : ndarray of shape (n_samples, n_components)
+    n_components_ : int
+        Number of coordinates relaxed: ``n_components``, clipped to the
+        columns of the inner ``embedding_``.
+    embedding_ : ndarray of shape (n_samples, n_components_)
         Relaxed coordinates of the training rows.
-    initial_embedding_ : ndarray of shape (n_samples, n_components)
+    initial_embedding_ : ndarray of shape (n_samples, n_components_)
         The starting point: the inner coordinates times ``init_scale_``.
     init_scale_ : float
         Factor applied to the inner coordinates.
@@ -209,7 +214,7 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
         "weights": [StrOptions({"self_transition", "uniform"})],
         "prefit": ["boolean"],
         "random_state": ["random_state"],
-        "n_jobs": [Integral, None],
+        "n_jobs": N_JOBS_CONSTRAINT,
         "verbose": ["verbose"],
     }
 
@@ -251,21 +256,36 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
             n_components=self.n_components, intrinsic_dim=self.intrinsic_dim
         )
 
-    def _intrinsic_dim(self) -> int:
-        d = self.n_components if self.intrinsic_dim is None else self.intrinsic_dim
-        if d > self.n_components:
+    def _intrinsic_dim(self, n_components: int | None = None) -> int:
+        n_components = self.n_components if n_components is None else n_components
+        d = n_components if self.intrinsic_dim is None else self.intrinsic_dim
+        if d > n_components:
             raise ValueError(
                 f"{type(self).__name__}: intrinsic_dim={d} exceeds n_components="
-                f"{self.n_components}; an isometric embedding of a d-manifold "
+                f"{n_components}; an isometric embedding of a d-manifold "
                 "needs at least d coordinates."
             )
         return int(d)
 
-    def _problem(self, laplacian, epsilon) -> _relaxation.RelaxationProblem:
-        w = _relaxation.relaxation_weights(laplacian, epsilon, self.weights)
-        return _relaxation.RelaxationProblem(
-            laplacian, self._intrinsic_dim(), float(self.epsilon_orth), w
+    def _resolve_n_components(self, n_columns: int) -> int:
+        """``n_components`` clipped to the inner embedding's columns."""
+        if self.n_components <= n_columns:
+            return int(self.n_components)
+        warnings.warn(
+            f"{type(self).__name__}: n_components={self.n_components} exceeds the "
+            f"{n_columns} columns of the inner embedding_; using n_components_="
+            f"{n_columns}. Give the inner estimator more components.",
+            UserWarning,
+            stacklevel=3,
         )
+        return n_columns
+
+    def _problem(
+        self, laplacian, epsilon, n_components: int
+    ) -> _relaxation.RelaxationProblem:
+        w = _relaxation.relaxation_weights(laplacian, epsilon, self.weights)
+        d = self._intrinsic_dim(n_components)
+        return _relaxation.RelaxationProblem(laplacian, d, float(self.epsilon_orth), w)
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
@@ -296,15 +316,10 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
                 f"{embedding.shape[0]}; with prefit=True pass the inner "
                 "estimator's training data."
             )
-        if embedding.shape[1] < self.n_components:
-            raise ValueError(
-                f"{who}: the inner embedding_ has {embedding.shape[1]} columns, "
-                f"fewer than n_components={self.n_components}. Give the inner "
-                "estimator more components or reduce n_components."
-            )
+        n_components = self._resolve_n_components(embedding.shape[1])
         epsilon, radius_ratio, alpha = kernel_geometry(est, who)
-        Y0 = np.asarray(embedding[:, : self.n_components], dtype=np.float64)
-        problem = self._problem(L, epsilon)
+        Y0 = np.asarray(embedding[:, :n_components], dtype=np.float64)
+        problem = self._problem(L, epsilon, n_components)
         if isinstance(self.init_scale, str):
             scale = _relaxation.auto_init_scale(problem, Y0)
         else:
@@ -330,6 +345,7 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=2,
             )
+        self.n_components_ = n_components
         self.embedding_ = result.embedding.astype(X.dtype, copy=False)
         self.initial_embedding_ = Y_init.astype(X.dtype, copy=False)
         self.init_scale_ = scale
@@ -362,7 +378,7 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        embedding : ndarray of shape (n_samples, n_components)
+        embedding : ndarray of shape (n_samples, n_components_)
             ``embedding_``.
         """
         return self.fit(X, y).embedding_.copy()
@@ -377,7 +393,7 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        Y : ndarray of shape (n_queries, n_components)
+        Y : ndarray of shape (n_queries, n_components_)
             ``embedding_`` for rows equal to a training row; the
             Nadaraya-Watson average of ``embedding_`` (bandwidth
             ``epsilon_``) otherwise.
@@ -392,7 +408,7 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
             X, 1, X_fit, return_indices=True, n_jobs=self.n_jobs
         )
         same = dist[:, 0] == 0.0
-        Y = np.empty((X.shape[0], self.n_components))
+        Y = np.empty((X.shape[0], self.n_components_))
         Y[same] = self.interpolator_.y_fit_[idx[same, 0]]
         if not same.all():
             Y[~same] = self.interpolator_.transform(X[~same])
@@ -425,7 +441,7 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
         graph = distances.radius_graph(X, radius, n_jobs=self.n_jobs)
         W = gaussian_affinity(graph, self.epsilon_, radius=radius)
         lap = renormalized_laplacian(W, self.epsilon_, self._alpha)
-        return -self._problem(lap, self.epsilon_).loss(Y)
+        return -self._problem(lap, self.epsilon_, self.n_components_).loss(Y)
 
     def get_feature_names_out(self, input_features=None):
         """Output names ``rr0, rr1, ...``.
@@ -441,7 +457,7 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         _check_feature_names_in(self, input_features, generate_names=False)
-        return np.asarray([f"rr{k}" for k in range(self.n_components)], dtype=object)
+        return np.asarray([f"rr{k}" for k in range(self.n_components_)], dtype=object)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -10,6 +10,7 @@ Meila 2019; ALGORITHMS.md 5). The search itself lives in ``_ies``.
 from __future__ import annotations
 
 import time
+import warnings
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -24,6 +25,7 @@ from sklearn.utils.validation import (
 )
 
 from . import _ies
+from ._validation import N_JOBS_CONSTRAINT
 from .embedding import DiffusionMapsGC
 
 __all__ = ["IESSelector"]
@@ -146,9 +148,12 @@ class IESSelector(TransformerMixin, BaseEstimator):
     where ``R(S)`` is the mean, over ``sample_size`` random points, of the
     log-volume spanned by the rows ``S`` of the point's tangent basis (the top
     ``d`` eigenvectors of the dual Riemannian metric of the embedding, computed
-    with the Laplacian of the data), each tangent direction normalised to unit
-    length. ``R`` rewards locally independent coordinates (a smooth embedding
-    of rank ``d`` everywhere), the penalty low frequencies. All
+    with the Laplacian of the data), each row -- the projected gradient of one
+    coordinate -- normalised to unit length. ``R`` rewards locally independent
+    coordinates (a smooth embedding of rank ``d`` everywhere), the penalty low
+    frequencies. A product mode such as ``cos(pi x / L) cos(pi y / W)`` on a
+    strip loses to the pure ``cos(pi y / W)``: its gradient turns parallel to
+    that of ``cos(pi x / L)`` where ``cos(pi x / L)`` vanishes. All
     ``C(m - 1, s - 1)`` candidate sets are enumerated (11,628 for m = 20,
     s = 6). The paper runs IES for every ``d`` in 3..6 with ``|S| = 6`` and
     keeps the coordinates selected most often (Appendix A.5): pass
@@ -157,7 +162,8 @@ class IESSelector(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     n_components : int, default=3
-        Number of coordinates kept (``len(support_)``).
+        Number of coordinates kept (``len(support_)``); clipped, with a
+        warning, to the number of inner columns.
     embedding : estimator or None, default=None
         Embedding estimator exposing, after fit, ``embedding_`` (training
         coordinates, ascending eigenvalue, unit-norm columns), ``eigenvalues_``
@@ -179,7 +185,7 @@ class IESSelector(TransformerMixin, BaseEstimator):
     subset_size : int or None, default=None
         Size ``s`` of the searched sets. ``None``: ``max(n_components,
         max(intrinsic_dim))`` (the paper: 6 for ``intrinsic_dim=[3, 4, 5,
-        6]``).
+        6]``), at most the number of inner columns.
     sample_size : int, default=500
         Random training points at which the tangent bases are evaluated (all
         when fewer).
@@ -197,11 +203,14 @@ class IESSelector(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    support_ : ndarray of int of shape (n_components,)
+    n_components_ : int
+        Number of coordinates kept: ``n_components``, clipped to the number of
+        columns of the inner embedding.
+    support_ : ndarray of int of shape (n_components_,)
         Selected columns of the inner embedding, sorted; always contains 0.
     scores_ : ndarray of shape (n_embedding_components,)
         Fraction of the IES runs (one per intrinsic dimension) that selected
-        each column; ``support_`` holds the ``n_components`` highest (ties to
+        each column; ``support_`` holds the ``n_components_`` highest (ties to
         the lower eigenvalue).
     selections_ : ndarray of int of shape (n_dims, subset_size)
         The set selected for each intrinsic dimension.
@@ -217,9 +226,9 @@ class IESSelector(TransformerMixin, BaseEstimator):
         selected candidate, -1 if a fixed zeta selected a set off the grid)
         and ``n_points`` (sample points used: those whose dual metric has rank
         at least ``d``; isolated points carry no tangent information).
-    embedding_ : ndarray of shape (n_samples, n_components)
+    embedding_ : ndarray of shape (n_samples, n_components_)
         Selected coordinates of the training rows.
-    eigenvalues_ : ndarray of shape (n_components,)
+    eigenvalues_ : ndarray of shape (n_components_,)
         Their eigenvalues.
     laplacian_ : sparse matrix of shape (n_samples, n_samples)
         The inner estimator's scaled Laplacian (passed through).
@@ -238,8 +247,8 @@ class IESSelector(TransformerMixin, BaseEstimator):
 
     Notes
     -----
-    Per-point log-volumes are ``1/2 (log det G - sum_a log G_aa)`` of the Gram
-    matrix ``G`` of the selected tangent rows, computed in batches (one GEMM
+    Per-point log-volumes are ``1/2 log det G`` of the Gram matrix ``G`` of the
+    selected tangent rows scaled to unit length, computed in batches (one GEMM
     per chunk of candidate sets, then a sign-checked elimination as in
     ``slogdet``); a rank-deficient set scores ``-inf``. The tangent bases come
     from a symmetric eigensolver in descending order (ALGORITHMS.md 5.7). IES
@@ -279,7 +288,7 @@ class IESSelector(TransformerMixin, BaseEstimator):
         "sample_size": [Interval(Integral, 2, None, closed="left")],
         "prefit": ["boolean"],
         "random_state": ["random_state"],
-        "n_jobs": [Integral, None],
+        "n_jobs": N_JOBS_CONSTRAINT,
         "verbose": ["verbose"],
     }
 
@@ -347,15 +356,12 @@ class IESSelector(TransformerMixin, BaseEstimator):
         """
         who = type(self).__name__
         X = self._validate_X(X, reset=True)
-        dims = _resolve_dims(self.intrinsic_dim, self.n_components)
-        s = self.subset_size
-        if s is None:
-            s = max(self.n_components, max(dims))
-        if s < self.n_components:
+        _resolve_dims(self.intrinsic_dim, self.n_components)  # fail before fitting
+        if self.subset_size is not None and self.subset_size < self.n_components:
             raise ValueError(
-                f"{who}: subset_size={s} is smaller than n_components="
-                f"{self.n_components}; the output columns are taken from the "
-                "selected sets. Increase subset_size or leave it None."
+                f"{who}: subset_size={self.subset_size} is smaller than "
+                f"n_components={self.n_components}; the output columns are taken "
+                "from the selected sets. Increase subset_size or leave it None."
             )
         rng = check_random_state(self.random_state)
         tic = time.perf_counter()
@@ -363,13 +369,9 @@ class IESSelector(TransformerMixin, BaseEstimator):
         self._log(f"inner embedding: {time.perf_counter() - tic:.2f} s")
         embedding, eigenvalues, L = read_embedding_protocol(est, who)
         n, m = embedding.shape
-        if s > m:
-            raise ValueError(
-                f"{who}: cannot select {s} coordinates (subset_size) from an "
-                f"embedding with {m} columns. Give the inner estimator more "
-                "components (e.g. DiffusionMapsGC(n_components=20)) or reduce "
-                "n_components / subset_size."
-            )
+        n_components = self._resolve_n_components(m)
+        dims = _resolve_dims(self.intrinsic_dim, n_components)
+        s = self._resolve_subset_size(n_components, dims, m)
         n_sample = min(self.sample_size, n)
         rows = np.sort(rng.choice(n, size=n_sample, replace=False))
         tic = time.perf_counter()
@@ -388,7 +390,8 @@ class IESSelector(TransformerMixin, BaseEstimator):
             f"x {len(dims)} dims: {time.perf_counter() - tic:.2f} s"
         )
         selections = np.vstack([p.selection for p in paths])
-        support, frequency = _ies.aggregate_selections(selections, m, self.n_components)
+        support, frequency = _ies.aggregate_selections(selections, m, n_components)
+        self.n_components_ = n_components
         self.support_ = support
         self.scores_ = frequency
         self.selections_ = selections
@@ -400,6 +403,33 @@ class IESSelector(TransformerMixin, BaseEstimator):
         self.laplacian_ = L
         self.embedding_estimator_ = est
         return self
+
+    def _resolve_n_components(self, n_columns: int) -> int:
+        """``n_components`` clipped to the inner embedding's columns."""
+        if self.n_components <= n_columns:
+            return int(self.n_components)
+        warnings.warn(
+            f"{type(self).__name__}: n_components={self.n_components} exceeds the "
+            f"{n_columns} columns of the inner embedding (e.g. a DiffusionMapsGC "
+            f"clipped to n_samples - 2); using n_components_={n_columns}.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return n_columns
+
+    def _resolve_subset_size(self, n_components: int, dims, n_columns: int) -> int:
+        """Explicit ``subset_size``, or ``max(n_components, max(dims))`` capped
+        at the number of inner columns."""
+        if self.subset_size is None:
+            return min(max(n_components, max(dims)), n_columns)
+        if self.subset_size > n_columns:
+            raise ValueError(
+                f"{type(self).__name__}: cannot select {self.subset_size} "
+                f"coordinates (subset_size) from an embedding with {n_columns} "
+                "columns. Give the inner estimator more components (e.g. "
+                "DiffusionMapsGC(n_components=20)) or reduce subset_size."
+            )
+        return int(self.subset_size)
 
     @staticmethod
     def _path_bunch(path: _ies.IESPath) -> Bunch:
@@ -429,7 +459,7 @@ class IESSelector(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        embedding : ndarray of shape (n_samples, n_components)
+        embedding : ndarray of shape (n_samples, n_components_)
             ``embedding_``.
         """
         return self.fit(X, y).embedding_.copy()
@@ -444,7 +474,7 @@ class IESSelector(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        Y : ndarray of shape (n_queries, n_components)
+        Y : ndarray of shape (n_queries, n_components_)
             ``embedding_estimator_.transform(X)[:, support_]``.
         """
         check_is_fitted(self)

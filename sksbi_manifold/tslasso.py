@@ -33,7 +33,7 @@ from sklearn.utils.validation import (
 
 from ._geometry import distances, kernels, local_pca, scales
 from ._group_lasso import LassoPath, select_exactly
-from ._validation import check_min_samples
+from ._validation import N_JOBS_CONSTRAINT, check_min_samples
 from .interpolation import NadarayaWatsonInterpolator, _target_names
 
 __all__ = ["TSLasso", "estimate_gradients"]
@@ -101,7 +101,7 @@ def _warn_deficient(n_bad: int, n_rows: int, need: int, epsilon: float, who: str
         "center": [StrOptions({"point", "weighted_mean"})],
         "rcond": [Interval(Real, 0, 1, closed="left")],
         "random_state": ["random_state"],
-        "n_jobs": [Integral, None],
+        "n_jobs": N_JOBS_CONSTRAINT,
     },
     prefer_skip_nested_validation=True,
 )
@@ -270,7 +270,8 @@ class TSLasso(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     n_components : int, default=4
-        Number of functions to select ``d`` (paper: 4).
+        Number of functions to select ``d`` (paper: 4); clipped, with a
+        warning, to the number of dictionary functions (columns of ``y``).
     sample_size : int, default=500
         Rows per repeat (clipped to the number of eligible rows).
     n_repeats : int, default=20
@@ -318,9 +319,12 @@ class TSLasso(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
+    n_components_ : int
+        Number of functions selected: ``n_components``, clipped (with a
+        warning) to the number of dictionary functions.
     support_ : ndarray of shape (n_functions,), dtype bool
         Functions of the most frequently selected set.
-    selected_ : ndarray of shape (n_components,)
+    selected_ : ndarray of shape (n_components_,)
         Their indices (sorted).
     selection_frequency_ : ndarray of shape (n_functions,)
         Fraction of repeats that selected each function (Appendix Figure 6
@@ -413,7 +417,7 @@ class TSLasso(TransformerMixin, BaseEstimator):
         "select_tol": [Interval(Real, 0, None, closed="left")],
         "fallback": [StrOptions({"largest_norm", "fail"})],
         "random_state": ["random_state"],
-        "n_jobs": [Integral, None],
+        "n_jobs": N_JOBS_CONSTRAINT,
         "verbose": ["verbose"],
     }
 
@@ -470,14 +474,22 @@ class TSLasso(TransformerMixin, BaseEstimator):
             )
         return float(value)
 
+    def _resolve_n_components(self, n_functions: int) -> int:
+        """``n_components`` clipped to the number of dictionary functions."""
+        if self.n_components <= n_functions:
+            return int(self.n_components)
+        warnings.warn(
+            f"TSLasso: n_components={self.n_components} exceeds the {n_functions} "
+            f"dictionary functions (columns of y); using n_components_="
+            f"{n_functions}, i.e. selecting all of them.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return n_functions
+
     def _check_fit_inputs(self, X, F, gradients, sample_mask):
         n, D = X.shape
         p = F.shape[1]
-        if self.n_components > p:
-            raise ValueError(
-                f"n_components={self.n_components} exceeds the {p} dictionary "
-                "functions (columns of y); lower n_components."
-            )
         constant = np.flatnonzero(np.ptp(F, axis=0) == 0)
         if constant.size:
             raise ValueError(
@@ -486,7 +498,7 @@ class TSLasso(TransformerMixin, BaseEstimator):
                 "constant (zero gradient); remove them from y."
             )
         tangent_dim = (
-            self.n_components if self.tangent_dim is None else self.tangent_dim
+            self.n_components_ if self.tangent_dim is None else self.tangent_dim
         )
         if tangent_dim > D:
             raise ValueError(
@@ -512,10 +524,11 @@ class TSLasso(TransformerMixin, BaseEstimator):
                     f"dtype {mask.dtype} and shape {mask.shape}."
                 )
             eligible = np.flatnonzero(mask)
-        if eligible.size < self.n_components + 1:
+        if eligible.size < self.n_components_ + 1:
             raise ValueError(
-                f"TSLasso needs at least n_components + 1 = {self.n_components + 1}"
-                f" eligible rows, got {eligible.size}; widen sample_mask."
+                "TSLasso needs at least n_components + 1 = "
+                f"{self.n_components_ + 1} eligible rows, got {eligible.size}; "
+                "widen sample_mask."
             )
         return tangent_dim, gradients, eligible
 
@@ -593,7 +606,8 @@ default=None
             ensure_min_samples=2,
         )
         F = np.asarray(F, dtype=np.float64).reshape(len(F), -1)
-        check_min_samples(X, self.n_components + 1, "TSLasso")
+        self.n_components_ = self._resolve_n_components(F.shape[1])
+        check_min_samples(X, self.n_components_ + 1, "TSLasso")
         self.dictionary_names_ = _target_names(y_raw, F.shape[1], "f")
         tangent_dim, gradients, eligible = self._check_fit_inputs(
             X, F, gradients, sample_mask
@@ -628,7 +642,7 @@ default=None
             delayed(_run_repeat)(
                 proj[where[r]],
                 sq_norms[where[r]],
-                self.n_components,
+                self.n_components_,
                 self.lr,
                 self.max_iter,
                 self.tol,
@@ -672,7 +686,7 @@ default=None
                 what += ("; " if what else "") + f"{n_failed} failed"
             warnings.warn(
                 f"TSLasso: in {n_fallback + n_failed} of {len(paths)} repeats no "
-                f"probed lambda gave exactly n_components={self.n_components} "
+                f"probed lambda gave exactly n_components={self.n_components_} "
                 f"active functions (ties or too few probes): {what}. Try a "
                 "larger max_search, a different epsilon or dictionary.",
                 UserWarning,
@@ -681,7 +695,7 @@ default=None
         modal = _modal_set(self.selections_, self.selection_frequency_)
         if modal is None:
             raise ValueError(
-                f"TSLasso: no repeat selected n_components={self.n_components} "
+                f"TSLasso: no repeat selected n_components={self.n_components_} "
                 "functions. Use fallback='largest_norm', a different epsilon, or "
                 "fewer n_components."
             )
@@ -716,7 +730,7 @@ default=None
 
         Returns
         -------
-        F_selected : ndarray of shape (n_queries, n_components)
+        F_selected : ndarray of shape (n_queries, n_components_)
             Nadaraya-Watson interpolation (bandwidth ``epsilon_``) of the
             training values of the selected functions: the physical
             coordinates of new rows.

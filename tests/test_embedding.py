@@ -1,5 +1,7 @@
 """Tests of DiffusionMapsGC (ALGORITHMS.md 4, 9.1, 9.2, 9.6)."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -407,8 +409,6 @@ def test_input_errors(circle):
         DiffusionMapsGC().fit(X[:1])
     with pytest.raises(ValueError, match="identical"):
         DiffusionMapsGC(n_components=1).fit(np.ones((10, 3)))
-    with pytest.raises(ValueError, match="n_components"):
-        DiffusionMapsGC(n_components=20, epsilon=0.5).fit(X[:15])
     with pytest.raises(ValueError, match="square"):
         DiffusionMapsGC(metric="precomputed").fit(sp.random(10, 12, format="csr"))
     with pytest.raises(ValueError, match="Negative values"):
@@ -417,6 +417,22 @@ def test_input_errors(circle):
         DiffusionMapsGC(intrinsic_dim=3).fit(X[:50, :2])
     with pytest.raises(ValueError, match="epsilon"):
         DiffusionMapsGC(epsilon=-1.0).fit(X[:50])
+
+
+def test_n_components_clipped_to_what_the_graph_allows(circle):
+    # 15 rows have 13 non-trivial eigenvectors: more are clipped, with a warning.
+    X, _ = circle
+    dm = DiffusionMapsGC(n_components=20, epsilon=0.5, random_state=0)
+    with pytest.warns(UserWarning, match="n_components=20 exceeds the 13"):
+        dm.fit(X[:15])
+    assert dm.n_components == 20 and dm.n_components_ == 13
+    assert dm.embedding_.shape == (15, 13) and dm.eigenvalues_.shape == (13,)
+    assert dm.transform(X[15:20]).shape == (5, 13)
+    assert dm.get_feature_names_out().tolist() == [f"dm{k}" for k in range(13)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert DiffusionMapsGC(13, epsilon=0.5).fit(X[:15]).n_components_ == 13
+    assert not [w for w in caught if "n_components" in str(w.message)]
 
 
 def test_verbose_prints_only_when_set(capsys, circle):

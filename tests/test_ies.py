@@ -93,19 +93,19 @@ def test_log_volumes_equal_slogdet_of_normalised_bases(d):
     r = _ies.log_volumes(U, subsets, d)
     expected = np.empty_like(r)
     for a, S in enumerate(subsets):
-        B = U[:, S, :d]
-        norms = np.linalg.norm(B, axis=1, keepdims=True)
+        B = U[:, S, :d]  # rows: projected gradients, scaled to unit length
+        norms = np.linalg.norm(B, axis=2, keepdims=True)
         B = B / np.where(norms > 0, norms, 1.0)
         sign, logdet = np.linalg.slogdet(np.einsum("ika,ikb->iab", B, B))
-        ok = (sign > 0) & (norms[:, 0, :] > 0).all(axis=1)
-        expected[a] = np.where(ok, 0.5 * logdet, -np.inf)
+        expected[a] = np.where(sign > 0, 0.5 * logdet, -np.inf)
     finite = np.isfinite(expected)
     # slogdet of a numerically singular matrix can come out positive and tiny;
     # the elimination calls those -inf too or finite but hugely negative.
     clear = finite & (expected > -10)
     assert np.array_equal(np.isfinite(r)[clear], finite[clear])
     np.testing.assert_allclose(r[clear], expected[clear], atol=1e-9)
-    assert np.all(r[np.isfinite(r)] <= 1e-12)
+    # unit rows: trace G = s, so det G <= (s / d)^d (= 1 for s = d, Hadamard)
+    assert np.all(r[np.isfinite(r)] <= 0.5 * d * np.log(4 / d) + 1e-12)
     if d > 1:
         assert np.all(np.isneginf(r[:, 5]))
         assert np.all(np.isneginf(r[subsets[:, 1] >= 3, 6]))
@@ -378,7 +378,7 @@ def test_pandas_output(strip_fit):
 def test_bad_parameters_give_clear_errors(strip_fit):
     X, dm = strip_fit
     with pytest.raises(ValueError, match="subset_size"):
-        IESSelector(n_components=7, embedding=dm, prefit=True).fit(X)
+        IESSelector(n_components=2, subset_size=7, embedding=dm, prefit=True).fit(X)
     with pytest.raises(ValueError, match="smaller than n_components"):
         IESSelector(n_components=3, subset_size=2, embedding=dm, prefit=True).fit(X)
     with pytest.raises(ValueError, match="intrinsic_dim"):
@@ -397,6 +397,18 @@ def test_bad_parameters_give_clear_errors(strip_fit):
         ).fit(X)
 
 
+def test_n_components_clipped_to_the_inner_columns(strip_fit):
+    X, dm = strip_fit
+    ies = IESSelector(n_components=7, embedding=dm, prefit=True, random_state=0)
+    with pytest.warns(UserWarning, match="n_components=7 exceeds the 6 columns"):
+        ies.fit(X)
+    assert ies.n_components_ == 6 and ies.support_.tolist() == list(range(6))
+    assert ies.transform(X[:4]).shape == (4, 6)
+    # the default subset size follows the clipped value and the inner columns
+    multi = IESSelector(intrinsic_dim=[3, 8], embedding=dm, prefit=True).fit(X)
+    assert multi.selections_.shape == (2, 6) and multi.n_components_ == 3
+
+
 def test_exhaustive_search_is_fast_at_paper_size():
     # m = 20, s = d = 6: 11,628 sets x 500 points in one vectorised pass.
     rng = np.random.default_rng(0)
@@ -408,7 +420,7 @@ def test_exhaustive_search_is_fast_at_paper_size():
     # spot-check against brute force on a few sets
     for a in (0, 777, 1999):
         B = U[:100, subsets[a], :6]
-        B = B / np.linalg.norm(B, axis=1, keepdims=True)
+        B = B / np.linalg.norm(B, axis=2, keepdims=True)
         ref = 0.5 * np.linalg.slogdet(np.einsum("ika,ikb->iab", B, B))[1]
         np.testing.assert_allclose(r[a], ref, atol=1e-9)
     assert len(list(combinations(range(1, 20), 5))) == subsets.shape[0]

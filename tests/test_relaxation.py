@@ -284,8 +284,15 @@ def test_errors_and_warnings(fitted_chain):
         RiemannianRelaxation(
             n_components=2, intrinsic_dim=3, embedding=ies, prefit=True
         ).fit(X)
-    with pytest.raises(ValueError, match="columns"):
-        RiemannianRelaxation(n_components=3, embedding=ies, prefit=True).fit(X)
+    clipped = RiemannianRelaxation(
+        n_components=3, embedding=ies, prefit=True, max_iter=2
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.warns(UserWarning, match="n_components=3 exceeds the 2 columns"):
+            clipped.fit(X)
+    assert clipped.n_components_ == 2 and clipped.embedding_.shape == (len(X), 2)
+    assert clipped.get_feature_names_out().tolist() == ["rr0", "rr1"]
     rr = RiemannianRelaxation(
         n_components=2, embedding=ies, prefit=True, init_scale=50.0, max_iter=3
     )

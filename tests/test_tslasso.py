@@ -296,8 +296,10 @@ def test_epsilon_from_an_estimator_fitted_or_not():
 def test_clear_errors():
     X, F, G, _ = swiss_roll(300, ambient_dim=5)
     ts = TSLasso(n_components=2, sample_size=20, n_repeats=1, epsilon=5.0)
-    with pytest.raises(ValueError, match="exceeds the 1 dictionary"):
-        ts.fit(X, F[:, 0])
+    with pytest.warns(UserWarning, match="n_components=2 exceeds the 1 dictionary"):
+        ts.fit(X, F[:, 0])  # clipped: the one function is selected
+    assert ts.n_components_ == 1 and ts.selected_.tolist() == [0]
+    assert ts.transform(X[:3]).shape == (3, 1)
     Fc = F[:, :3].copy()
     Fc[:, 2] = 1.0
     with pytest.raises(ValueError, match=r"\['f2'\] are constant"):
