@@ -293,3 +293,151 @@ def test_default_report_end_to_end(tmp_path):
     assert len(results["diffusion_maps"]["eigenvalues"]) == 20
     assert (out / "index.html").stat().st_size > 1000
     assert (out / "spectrum.png").exists() and (out / "tslasso_frequency.png").exists()
+
+
+# --------------------------------------------------------------------------- #
+# Sizes: every stage runs on its configured subsample, every row comes back
+# --------------------------------------------------------------------------- #
+_SIZE_FLAGS = [
+    "--n-subsample",
+    "--n-coverage-fit",
+    "--n-coverage-test",
+    "--n-reference",
+    "--n-dimension",
+    "--n-relax",
+    "--n-plot",
+    "--n-tslasso",
+]
+
+
+@pytest.mark.parametrize("option", _SIZE_FLAGS)
+@pytest.mark.parametrize(
+    "value, match",
+    [("0", "positive integer"), ("-3", "positive integer"), ("1.5", "an integer")],
+)
+def test_bad_size_flags_are_one_line(tmp_path, capsys, option, value, match):
+    argv = ["report", str(tmp_path / "nope.npy"), option, value, "--out", str(tmp_path)]
+    assert main(argv) == 2
+    line = _one_line(capsys)
+    assert f"argument {option}:" in line and repr(value) in line and match in line
+
+
+@pytest.mark.parametrize("value", ["0", "-0.5", "1.5", "half", "nan"])
+def test_bad_flatten_fraction_is_one_line(tmp_path, capsys, value):
+    argv = ["report", str(tmp_path / "nope.npy"), "--flatten-fraction", value]
+    assert main([*argv, "--out", str(tmp_path)]) == 2
+    line = _one_line(capsys)
+    assert "argument --flatten-fraction:" in line and "(0, 1]" in line
+
+
+def test_size_flags_reach_the_config(tmp_path, captured):
+    path = _latents(tmp_path, n=60)
+    argv = ["report", str(path), "--out", str(tmp_path / "out"), "--quiet"]
+    values = {flag: str(101 + i) for i, flag in enumerate(_SIZE_FLAGS)}
+    for flag, value in values.items():
+        argv += [flag, value]
+    argv += ["--max-samples", "77", "--flatten-fraction", "0.25"]
+    assert main(argv) == 0
+    config = captured["state"].config
+    for flag, value in values.items():
+        assert getattr(config, flag[2:].replace("-", "_")) == int(value)
+    assert config.max_samples == 77 and config.flatten_fraction == 0.25
+    defaults = workflow.ReportConfig()  # the paper's sizes
+    assert (defaults.n_subsample, defaults.max_samples) == (50000, 20000)
+    assert (defaults.n_coverage_fit, defaults.n_coverage_test) == (17000, 3000)
+    assert defaults.n_reference == 20000 and defaults.n_plot == 50000
+    assert defaults.n_dimension == 20000
+
+
+_SMALL = {
+    "n_dimension": 250,
+    "n_coverage_fit": 120,
+    "n_coverage_test": 40,
+    "n_subsample": 300,
+    "max_samples": 120,
+    "n_relax": 80,
+    "n_reference": 150,
+    "n_plot": 100,
+    "n_tslasso": 70,
+}
+
+
+@pytest.fixture(scope="module")
+def small_report(tmp_path_factory):
+    """A full report on 400 + 360 toy rows with every size below the data."""
+    from sksbi_manifold.datasets import make_toy_cryo_latents
+
+    tmp = tmp_path_factory.mktemp("sizes")
+    exp = make_toy_cryo_latents(400, domain="experimental", random_state=1)
+    sim = make_toy_cryo_latents(360, random_state=2)
+    np.save(tmp / "exp.npy", exp.data[:, :16])
+    np.save(tmp / "sim.npy", sim.data[:, :16])
+    np.savez(tmp / "sim.npz", theta=sim.params[:, 0], log_snr=sim.params[:, 1])
+    config = workflow.ReportConfig(
+        latents=tmp / "exp.npy",
+        reference=tmp / "sim.npy",
+        reference_params=tmp / "sim.npz",
+        out=tmp / "out",
+        **_SMALL,
+    )
+    workflow.run_report(config)
+    out = tmp / "out"
+    return json.loads((out / "results.json").read_text()), out
+
+
+def test_every_size_is_honoured(small_report):
+    results, out = small_report
+    sizes = results["sizes"]
+    for name, value in _SMALL.items():
+        assert sizes[name]["configured"] == value
+    assert sizes["n_dimension"]["used"] == {"target": 250, "reference": 250}
+    cov = results["coverage"]
+    for name in ("target", "reference"):
+        assert cov["n_test"][name] == 40
+        assert cov["n_train"][name] + cov["n_test"][name] == 160
+    assert results["flattening"]["n_input"] == 300
+    assert results["flattening"]["n_sample"] == sizes["max_samples"]["used"] == 120
+    assert sizes["embedded"]["used"] == 114  # less the 5 % weakest degrees
+    assert sizes["n_relax"]["used"] == 80 and sizes["n_reference"]["used"] == 150
+    assert sizes["n_plot"]["used"] == 100 and sizes["n_tslasso"]["used"] == 70
+    assert "100 random of 400 rows" in (out / "index.html").read_text()
+    assert "<h2>Sizes</h2>" in (out / "index.html").read_text()
+
+
+def test_every_row_comes_back_out_of_sample(small_report):
+    results, out = small_report
+    rows = np.load(out / "per_row.npz")
+    assert results["out_of_sample"]["n_rows"] == 400
+    assert rows["local_dimension"].shape == (400,)
+    for name in ("embedding_before", "embedding_after"):
+        assert rows[name].shape == (400, 3) and np.isfinite(rows[name]).all()
+    assert rows["params"].shape == (400, 2) and np.isfinite(rows["params"]).all()
+    assert list(rows["param_names"]) == ["theta", "log_snr"]
+    flat, emb, relaxed = rows["flattened"], rows["embedded"], rows["relaxed"]
+    assert (flat.size, emb.size, relaxed.size) == (120, 114, 80)
+    assert np.isin(relaxed, emb).all() and np.isin(emb, flat).all()
+
+
+def test_sizes_above_the_data_use_all_rows(tmp_path, monkeypatch):
+    rng = np.random.default_rng(4)
+    for name in ("X.npy", "R.npy"):  # two draws from one noisy circle
+        t = rng.uniform(0, 2 * np.pi, 300)
+        noise = 0.05 * rng.standard_normal((300, 2))
+        np.save(tmp_path / name, np.c_[np.cos(t), np.sin(t), noise])
+    monkeypatch.setattr(
+        workflow,
+        "STAGES",
+        [s for s in workflow.STAGES[:3]],  # to flattening
+    )
+    config = workflow.ReportConfig(
+        latents=tmp_path / "X.npy", reference=tmp_path / "R.npy", out=tmp_path / "o"
+    )
+    workflow.run_report(config)  # the paper's sizes, far above 300 rows
+    results = json.loads((tmp_path / "o" / "results.json").read_text())
+    cov = results["coverage"]
+    assert cov["n_train"]["target"] + cov["n_test"]["target"] == 300
+    assert cov["n_test"]["target"] == round(300 * 3000 / 20000)
+    flat = results["flattening"]
+    assert flat["n_input"] == 300
+    # at most half of the inliers, as the paper: a flattened sample
+    assert flat["n_sample"] == round(0.5 * (300 - flat["n_outliers"]))

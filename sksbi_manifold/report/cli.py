@@ -41,6 +41,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {text!r}")
+    return value
+
+
 def _n_jobs(text: str) -> int:
     value = _integer(text)
     if value == 0:
@@ -57,6 +67,20 @@ def _seed(text: str) -> int:
             f"must be an integer in [0, 2**32 - 2], got {text!r}"
         )
     return value
+
+
+# Sizes of the workflow (ReportConfig fields; the paper's by default). Each
+# caps the rows of one stage; a size above the data uses all rows.
+_SIZES = {
+    "n_subsample": "target rows counted for outlier removal and density flattening",
+    "n_coverage_fit": "KDE rows per set of the coverage analysis",
+    "n_coverage_test": "held-out rows per set of the coverage analysis",
+    "n_reference": "reference rows the parameters are carried from",
+    "n_dimension": "rows per set of the doubling and correlation estimators",
+    "n_relax": "embedded rows relaxed (the others follow by Nadaraya-Watson)",
+    "n_plot": "points per embedding scatter",
+    "n_tslasso": "embedded rows of the TSLasso gradients and tangent spaces",
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -114,8 +138,23 @@ def _parser() -> argparse.ArgumentParser:
         "--max-samples",
         type=_positive,
         default=None,
-        help="rows used for the geometry stages after density "
-        "flattening (default: 3000)",
+        help="rows drawn by density flattening, at most --flatten-fraction of "
+        "the inliers; the embedding uses them less the 5%% weakest-connected "
+        f"(default: {ReportConfig.max_samples})",
+    )
+    for name, text in _SIZES.items():
+        rep.add_argument(
+            "--" + name.replace("_", "-"),
+            type=_positive,
+            default=None,
+            help=f"{text} (default: {getattr(ReportConfig, name)})",
+        )
+    rep.add_argument(
+        "--flatten-fraction",
+        type=_fraction,
+        default=None,
+        help="largest share of the inliers drawn by density flattening "
+        f"(default: {ReportConfig.flatten_fraction}, as the paper)",
     )
     rep.add_argument(
         "--n-default",
@@ -160,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
             for k, v in (
                 ("max_samples", args.max_samples),
                 ("n_default", args.n_default),
+                ("flatten_fraction", args.flatten_fraction),
+                *((name, getattr(args, name)) for name in _SIZES),
             )
             if v is not None
         },

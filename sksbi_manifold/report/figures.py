@@ -30,7 +30,11 @@ def _save(fig, out: Path, name: str, caption: str) -> tuple[str, str]:
     return f"{name}.png", caption
 
 
-def dimension_histogram(out, local, label: str, mode: float):
+def _caption(text: str, note: str) -> str:
+    return f"{text} {note}" if note else text
+
+
+def dimension_histogram(out, local, label: str, mode: float, note: str = ""):
     plt = _plt()
     finite = np.asarray(local, dtype=float)
     finite = finite[np.isfinite(finite)]
@@ -41,7 +45,8 @@ def dimension_histogram(out, local, label: str, mode: float):
     ax.set_ylabel("density of points")
     ax.legend()
     name = label.replace(" ", "_")
-    return _save(fig, out, name, f"Histogram of the {label} over the points.")
+    caption = _caption(f"Histogram of the {label} over the points.", note)
+    return _save(fig, out, name, caption)
 
 
 def dimension_vs_radius(out, curves: dict):
@@ -63,7 +68,7 @@ def dimension_vs_radius(out, curves: dict):
     )
 
 
-def count_histogram(out, counts, sampled_counts, radius: float):
+def count_histogram(out, counts, sampled_counts, radius: float, note: str = ""):
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5, 3.4))
     bins = np.linspace(0, max(1, np.max(counts)), 50)
@@ -78,7 +83,7 @@ def count_histogram(out, counts, sampled_counts, radius: float):
         fig,
         out,
         "neighbour_counts",
-        "Neighbour counts before and after density flattening.",
+        _caption("Neighbour counts before and after density flattening.", note),
     )
 
 
@@ -131,9 +136,10 @@ def _views(Y):
     ]
 
 
-def embedding_grid(out, name: str, Y, colours: dict, title: str):
+def embedding_grid(out, name: str, Y, colours: dict, title: str, note: str = ""):
     plt = _plt()
     views = _views(Y)
+    size = 3 if len(Y) <= 10000 else 1  # tens of thousands of points: smaller
     fig, axes = plt.subplots(
         len(colours),
         len(views),
@@ -142,7 +148,7 @@ def embedding_grid(out, name: str, Y, colours: dict, title: str):
     )
     for row, (label, values) in zip(axes, colours.items()):
         for ax, (a, b, xl, yl) in zip(row, views):
-            sc = ax.scatter(a, b, c=values, s=3, cmap="viridis", rasterized=True)
+            sc = ax.scatter(a, b, c=values, s=size, cmap="viridis", rasterized=True)
             ax.set_xlabel(xl)
             ax.set_ylabel(yl)
             fig.colorbar(sc, ax=ax, label=label)
@@ -151,9 +157,12 @@ def embedding_grid(out, name: str, Y, colours: dict, title: str):
         fig,
         out,
         name,
-        f"IES-selected Diffusion Maps coordinates {title}, shown as "
-        "rotated 2-D views, coloured by each parameter and by the "
-        "local dimension.",
+        _caption(
+            f"IES-selected Diffusion Maps coordinates {title}, shown as "
+            "rotated 2-D views, coloured by each parameter and by the "
+            "local dimension.",
+            note,
+        ),
     )
 
 

@@ -4,6 +4,11 @@ Each stage is a small function that reads what earlier stages left in a
 :class:`_State`, fits the package's estimators, and records numbers (for
 ``results.json``), figures and HTML sections.  Stages that need something the
 input lacks (a reference set, parameters) are skipped with a note.
+
+Scale as the paper: everything quadratic runs on subsamples whose sizes are
+:class:`ReportConfig` fields; the "out of sample" stage then gives every row
+its local dimension and embedding coordinates (and "parameter transfer" its
+parameters) at a cost linear in the number of rows.
 """
 
 from __future__ import annotations
@@ -12,11 +17,13 @@ import json
 import logging
 import tempfile
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from ..datasets import (
     load_cryoem_latents,
@@ -29,6 +36,9 @@ from .html import write_html
 
 log = logging.getLogger("sksbi_manifold.report")
 _MAX_COLOURINGS = 6  # parameters shown as colourings of the embedding
+_CHUNK = 25_000  # rows per out-of-sample step (one progress line each)
+_DEGREE_QUANTILE = 0.05  # weakest kernel degrees dropped before embedding (A.4)
+_MAX_OUTLIERS = 0.05  # DensityFlatteningSampler(radius="auto") keeps >= 95 %
 
 
 class InputError(ValueError):
@@ -37,20 +47,41 @@ class InputError(ValueError):
 
 @dataclass
 class ReportConfig:
-    """Inputs and sizes of one report run (see ``sksbi-manifold report -h``)."""
+    """Inputs and sizes of one report run (see ``sksbi-manifold report -h``).
+
+    The sizes default to the paper's (Section 3, Appendix A.4); a size larger
+    than the data uses all rows. Everything quadratic runs on these
+    subsamples only; every target row then gets its local dimension,
+    parameters and embedding coordinates out of sample, at a cost linear in
+    the number of rows.
+    """
 
     latents: Path | None = None
     params: Path | None = None
     reference: Path | None = None
     reference_params: Path | None = None
     out: Path = Path("report_out")
-    max_samples: int = 3000  # rows after density flattening (geometry stages)
+    max_samples: int = 20000  # rows drawn by density flattening (paper: 20,000)
     n_default: int = 10000  # rows per set of the embedded default data
-    n_dimension: int = 20000  # rows used by the dimension estimators
+    n_dimension: int = 20000  # rows per set used by the dimension estimators
     intrinsic_dim: int = 3  # dimension of the selected / relaxed embedding
     n_jobs: int | None = 2
     random_state: int = 0
     key: str | None = None  # array of .npz/.pt LATENTS and reference files
+    n_subsample: int = 50000  # target rows counted for outliers and flattening
+    n_coverage_fit: int = 17000  # KDE rows per set (coverage)
+    n_coverage_test: int = 3000  # held-out rows per set (coverage)
+    n_reference: int = 20000  # reference rows the parameters are carried from
+    # Embedded rows relaxed (the paper: all ~19,000); the relaxation costs
+    # ~n^2 (369 s at 20,000 rows), the other rows follow by Nadaraya-Watson.
+    n_relax: int = 3000
+    n_plot: int = 50000  # points per embedding scatter
+    # Largest share of the inliers drawn by the flattening (the paper: 20,000
+    # of 40,846); a sample of nearly all rows would not be flatter.
+    flatten_fraction: float = 0.5
+    # Embedded rows TSLasso estimates gradients and tangent spaces on (the
+    # paper's code: 5,000); its cost grows with the rows in each kernel ball.
+    n_tslasso: int = 5000
 
 
 @dataclass
@@ -184,6 +215,41 @@ def _subsample(n: int, size: int, rng) -> np.ndarray:
     return np.sort(rng.choice(n, size=min(n, size), replace=False))
 
 
+def _record_size(state: _State, name: str, what: str, used, configured=None) -> None:
+    """One row of the report's "Sizes" table (and of ``results["sizes"]``)."""
+    state.results.setdefault("sizes", {})[name] = {
+        "what": what,
+        "configured": configured,
+        "used": used,
+    }
+
+
+def _every_row(what: str, X, fn, known=None, values=None, quiet=()) -> np.ndarray:
+    """``fn`` on every row of ``X``, ``_CHUNK`` rows per step (one log line each).
+
+    Rows ``known`` take ``values`` instead. The warnings in ``quiet`` would
+    repeat once per step; the caller reports their count once.
+    """
+    n = X.shape[0]
+    out, todo = None, np.arange(n)
+    if known is not None:
+        values = np.asarray(values, dtype=np.float64)
+        out = np.empty((n, *values.shape[1:]))
+        out[known] = values
+        todo = np.setdiff1d(todo, known, assume_unique=True)
+    with warnings.catch_warnings():
+        for category in quiet:
+            warnings.simplefilter("ignore", category)
+        for start in range(0, todo.size, _CHUNK):
+            rows = todo[start : start + _CHUNK]
+            part = np.asarray(fn(X[rows]), dtype=np.float64)
+            if out is None:
+                out = np.empty((n, *part.shape[1:]))
+            out[rows] = part
+            log.info("%s: %d / %d rows", what, start + rows.size, todo.size)
+    return out
+
+
 # --------------------------------------------------------------------------- #
 # Stages
 # --------------------------------------------------------------------------- #
@@ -195,6 +261,7 @@ def _dimension(state: _State) -> None:
     curves, out = {}, {}
     for ds in filter(None, (state.target, state.reference)):
         rows = _subsample(ds.X.shape[0], cfg.n_dimension, rng)
+        log.info("intrinsic dimension: %d %s rows", rows.size, ds.name)
         X = ds.X[rows]
         seed = cfg.random_state  # the estimators sample rows: same seed, same report
         dd = DoublingDimension(random_state=seed, n_jobs=cfg.n_jobs).fit(X)
@@ -209,7 +276,15 @@ def _dimension(state: _State) -> None:
         if ds is state.target:
             state.fitted["doubling"] = (dd, X)
     state.results["intrinsic_dimension"] = out
+    _record_size(
+        state,
+        "n_dimension",
+        "rows per set fitted by the doubling and correlation estimators",
+        {name: r["n_rows"] for name, r in out.items()},
+        cfg.n_dimension,
+    )
     dd, _ = state.fitted["doubling"]
+    n_voted = dd.local_dimension_.size
     state.sections.append(
         (
             "Intrinsic dimension",
@@ -219,6 +294,7 @@ def _dimension(state: _State) -> None:
                     dd.local_dimension_,
                     "local doubling dimension",
                     dd.dimension_,
+                    note=f"{n_voted} rows sampled for the vote.",
                 ),
                 figures.dimension_vs_radius(cfg.out, curves),
             ],
@@ -242,42 +318,114 @@ def _dimension_table(out: dict) -> list[list]:
     return rows
 
 
+def _coverage_split(config: ReportConfig, n_min: int) -> tuple[int, int]:
+    """KDE and held-out rows per set: the configured counts, or, when a set
+    is smaller, all of its rows split in their ratio (the same for both sets,
+    so that the two densities are fitted on equally many rows)."""
+    fit, test = config.n_coverage_fit, config.n_coverage_test
+    if n_min < fit + test:
+        test = max(1, round(n_min * test / (fit + test)))
+        fit = n_min - test
+    return fit, test
+
+
 def _coverage(state: _State) -> None:
     from ..coverage import density_coverage
 
     if state.reference is None:
         return
     cfg = state.config
+    sets = (state.target, state.reference)
+    fit, test = _coverage_split(cfg, min(ds.X.shape[0] for ds in sets))
+    log.info("coverage: %d KDE + %d held-out rows per set", fit, test)
+    rng = np.random.default_rng(cfg.random_state)
     res = density_coverage(
-        state.target.X,
-        state.reference.X,
+        *(ds.X[_subsample(ds.X.shape[0], fit + test, rng)] for ds in sets),
+        test_size=test,
         random_state=cfg.random_state,
         n_jobs=cfg.n_jobs,
         names=(state.target.name, state.reference.name),
     )
-    state.results["coverage"] = res.to_dict()
+    info = res.to_dict()
+    state.results["coverage"] = info
+    _record_size(
+        state,
+        "n_coverage_fit",
+        "KDE rows per set (coverage)",
+        info["n_train"],
+        cfg.n_coverage_fit,
+    )
+    _record_size(
+        state,
+        "n_coverage_test",
+        "held-out rows per set (coverage)",
+        info["n_test"],
+        cfg.n_coverage_test,
+    )
     state.sections.append(("Coverage (Table 1)", [], str(res)))
 
 
-def _flatten(state: _State) -> None:
+def _fit_sampler(X, cfg: ReportConfig) -> tuple:
+    """The fitted sampler and the flattened rows of ``X``.
+
+    ``max_samples`` rows, but at most ``flatten_fraction`` of the inliers
+    (the paper: 20,000 of 40,846): nearly all of them would be a sample as
+    dense as the data where the data are dense.
+    """
     from ..sampling import DensityFlatteningSampler
 
-    cfg, ds = state.config, state.target
-    # A fraction of the inliers, so the draw never asks for more rows than
-    # survive the outlier removal.
-    fraction = min(1.0, cfg.max_samples / ds.X.shape[0])
-    sampler = DensityFlatteningSampler(
-        n_samples=fraction, random_state=cfg.random_state, n_jobs=cfg.n_jobs
-    )
-    sampler.fit(ds.X)
+    kw = {"random_state": cfg.random_state, "n_jobs": cfg.n_jobs}
+    share, radius = float(cfg.flatten_fraction), "auto"
+    if cfg.max_samples <= share * (1 - _MAX_OUTLIERS) * X.shape[0]:
+        # The paper's case: a direct draw of max_samples.
+        sampler = DensityFlatteningSampler(n_samples=cfg.max_samples, **kw)
+        try:
+            sampler.fit(X)
+        except ValueError:
+            if not hasattr(sampler, "sample_weight_"):  # failed before the draw
+                raise
+        else:
+            if sampler.sample_indices_.size <= share * sampler.inlier_mask_.sum():
+                return sampler, sampler.sample_indices_
+        # More outliers than radius="auto" allows for: one more count.
+        radius = sampler.radius_
+    sampler = DensityFlatteningSampler(radius, n_samples=share, **kw).fit(X)
     idx = sampler.sample_indices_
-    state.fitted["sample"] = idx
+    if idx.size > cfg.max_samples:
+        # A uniform thinning keeps the inclusion probabilities prop. to 1/N_R.
+        rng = np.random.default_rng(cfg.random_state)
+        idx = idx[_subsample(idx.size, cfg.max_samples, rng)]
+    return sampler, idx
+
+
+def _flatten(state: _State) -> None:
+    cfg, ds = state.config, state.target
+    rng = np.random.default_rng(cfg.random_state)
+    sub = _subsample(ds.X.shape[0], cfg.n_subsample, rng)
+    log.info("density flattening: neighbour counts of %d rows", sub.size)
+    sampler, idx = _fit_sampler(ds.X[sub], cfg)
+    state.fitted["flattened"] = sub[idx]  # rows of the target
     state.results["flattening"] = {
         "radius": float(sampler.radius_),
         "n_outliers": int(sampler.outlier_mask_.sum()),
-        "n_input": int(ds.X.shape[0]),
+        "n_input": int(sub.size),
         "n_sample": int(idx.size),
     }
+    _record_size(
+        state,
+        "n_subsample",
+        "target rows counted for outlier removal and flattening",
+        int(sub.size),
+        cfg.n_subsample,
+    )
+    _record_size(
+        state,
+        "max_samples",
+        f"rows drawn by density flattening (at most {cfg.flatten_fraction:.0%} "
+        "of the inliers)",
+        int(idx.size),
+        cfg.max_samples,
+    )
     state.sections.append(
         (
             "Outliers and density flattening",
@@ -287,6 +435,7 @@ def _flatten(state: _State) -> None:
                     sampler.neighbor_counts_,
                     sampler.neighbor_counts_[idx],
                     sampler.radius_,
+                    note=f"{sub.size} rows counted, {idx.size} drawn.",
                 ),
             ],
             None,
@@ -296,7 +445,7 @@ def _flatten(state: _State) -> None:
 
 def _parameters(state: _State) -> None:
     """Parameters of the target rows: given, or carried from the reference."""
-    from ..interpolation import NadarayaWatsonInterpolator
+    from ..interpolation import NadarayaWatsonInterpolator, UnsupportedRowsWarning
 
     tgt, ref, cfg = state.target, state.reference, state.config
     if tgt.params is not None:
@@ -304,64 +453,172 @@ def _parameters(state: _State) -> None:
     if ref is None or ref.params is None:
         state.results["parameter_transfer"] = "skipped: no labelled set"
         return
-    nw = NadarayaWatsonInterpolator(
-        random_state=cfg.random_state, n_jobs=cfg.n_jobs
-    ).fit(ref.X, ref.params)
-    tgt.params, tgt.names = np.asarray(nw.predict(tgt.X)), list(ref.names)
+    rng = np.random.default_rng(cfg.random_state)
+    rows = _subsample(ref.X.shape[0], cfg.n_reference, rng)
+    log.info("parameter transfer: Nadaraya-Watson on %d %s rows", rows.size, ref.name)
+    nw = NadarayaWatsonInterpolator(random_state=cfg.random_state, n_jobs=cfg.n_jobs)
+    nw.fit(ref.X[rows], ref.params[rows])
+    n_outside = 0
+
+    def predict(X):
+        nonlocal n_outside
+        pred = nw.predict(X)
+        n_outside += nw.n_outside_
+        return pred
+
+    params = _every_row(
+        "parameter transfer", tgt.X, predict, quiet=(UnsupportedRowsWarning,)
+    )
+    tgt.params, tgt.names = params.reshape(len(params), -1), list(ref.names)
+    if n_outside:
+        log.warning(
+            "parameter transfer: %d of %d %s rows have no %s row within the "
+            "kernel cutoff; they got the parameters of the nearest one",
+            n_outside,
+            len(params),
+            tgt.name,
+            ref.name,
+        )
     state.results["parameter_transfer"] = {
         "bandwidth": float(nw.bandwidth_),
-        "n_outside": int(nw.n_outside_),
+        "n_outside": int(n_outside),
         "source": ref.name,
     }
+    _record_size(
+        state,
+        "n_reference",
+        "reference rows the parameters are carried from",
+        int(rows.size),
+        cfg.n_reference,
+    )
 
 
 def _embedding(state: _State) -> None:
     from ..embedding import DiffusionMapsGC
-    from ..relaxation import RiemannianRelaxation
     from ..selection import IESSelector
 
     cfg, ds = state.config, state.target
-    Xs = ds.X[state.fitted["sample"]]
+    flat = state.fitted["flattened"]
+    Xf = ds.X[flat]
     d = cfg.intrinsic_dim
+    kw = {"n_jobs": cfg.n_jobs, "random_state": cfg.random_state}
     with _stage(state, "diffusion maps"):
         # 64 GC sample points, as the paper's code: the search costs one
-        # local PCA per sample point and radius.
+        # local PCA per sample point and radius. One eigenvector: this fit
+        # only gives the width and the kernel degrees.
+        log.info("diffusion maps: geometric consistency on %d rows", flat.size)
+        gc = DiffusionMapsGC(
+            n_components=1, intrinsic_dim=d, gc_sample_size=64, **kw
+        ).fit(Xf)
+        # Paper A.4: the weakest-connected rows destabilise the eigenproblem.
+        # The width found before this filter is kept (the paper searched
+        # again: R 17.0 -> 16.5), which saves a second search.
+        threshold = float(np.quantile(gc.degrees_, _DEGREE_QUANTILE))
+        keep = gc.degrees_ >= threshold
+        embedded, Xs = flat[keep], Xf[keep]
+        log.info("diffusion maps: 20 eigenvectors of %d rows", embedded.size)
         dm = DiffusionMapsGC(
-            n_components=20,
-            intrinsic_dim=d,
-            gc_sample_size=64,
-            n_jobs=cfg.n_jobs,
-            random_state=cfg.random_state,
-        )
-        dm.fit(Xs)
+            n_components=20, epsilon=gc.epsilon_, intrinsic_dim=d, **kw
+        ).fit(Xs)
     with _stage(state, "IES"):
         ies = IESSelector(
             n_components=d, embedding=dm, prefit=True, random_state=cfg.random_state
         ).fit(Xs)
     with _stage(state, "Riemannian relaxation"):
-        rr = RiemannianRelaxation(
-            n_components=d, embedding=ies, prefit=True, random_state=cfg.random_state
-        ).fit(Xs)
-    state.fitted.update(dm=dm, ies=ies, rr=rr, Xs=Xs)
+        rr, pos = _relax(cfg, dm, ies, Xs)
+    state.fitted.update(
+        dm=dm, ies=ies, rr=rr, Xs=Xs, embedded=embedded, relaxed=embedded[pos]
+    )
     state.results["diffusion_maps"] = {
         "epsilon": float(dm.epsilon_),
         "radius": float(dm.radius_),
+        "degree_threshold": threshold,
         "eigenvalues": dm.eigenvalues_.tolist(),
         "n_connected_components": int(dm.n_connected_components_),
         "ies_support": [int(i) for i in ies.support_],
         "relaxation_loss": [float(rr.loss_curve_[0]), float(rr.loss_curve_[-1])],
         "relaxation_iterations": int(rr.n_iter_),
     }
+    _record_size(
+        state,
+        "embedded",
+        f"rows embedded: the flattened rows less the {_DEGREE_QUANTILE:.0%} "
+        "weakest kernel degrees",
+        int(embedded.size),
+    )
+    _record_size(
+        state,
+        "n_relax",
+        "embedded rows relaxed (the others by Nadaraya-Watson)",
+        int(pos.size),
+        cfg.n_relax,
+    )
     state.sections.append(
         (
             "Diffusion Maps spectrum and kernel width",
             [
                 figures.spectrum(cfg.out, dm.eigenvalues_),
-                figures.gc_curve(cfg.out, dm.gc_radii_, dm.gc_loss_, dm.radius_),
+                figures.gc_curve(cfg.out, gc.gc_radii_, gc.gc_loss_, gc.radius_),
             ],
             None,
         )
     )
+
+
+class _Chart(BaseEstimator):
+    """Given coordinates of some rows, with the Laplacian of those rows.
+
+    The prefit inner estimator of the relaxation of ``n_relax`` embedded rows:
+    the IES coordinates of the full embedding (so the relaxed chart is the
+    one shown before relaxation) and the Laplacian of a Diffusion Maps fit
+    on the rows alone at the full embedding's kernel width.
+    """
+
+    def __init__(self, coordinates=None, graph=None):
+        self.coordinates = coordinates
+        self.graph = graph
+
+    def fit(self, X, y=None):
+        self.embedding_ = np.asarray(self.coordinates)
+        self.laplacian_ = self.graph.laplacian_
+        self.epsilon_ = self.graph.epsilon_
+        self.radius_ = self.graph.radius_
+        self.n_features_in_ = X.shape[1]
+        return self
+
+
+def _relax(cfg: ReportConfig, dm, ies, Xs) -> tuple:
+    """Relax the IES chart on at most ``n_relax`` embedded rows (positions)."""
+    from ..embedding import DiffusionMapsGC
+    from ..relaxation import RiemannianRelaxation
+
+    n = Xs.shape[0]
+    pos, inner, graph = np.arange(n), ies, dm
+    if cfg.n_relax < n:
+        # The relaxation costs ~n^2 at a fixed width: relax a random subset
+        # of the (already flattened) embedded rows.
+        pos = _subsample(n, cfg.n_relax, np.random.default_rng(cfg.random_state))
+        graph = DiffusionMapsGC(
+            n_components=1,
+            epsilon=dm.epsilon_,
+            n_jobs=cfg.n_jobs,
+            random_state=cfg.random_state,
+        ).fit(Xs[pos])
+        inner = _Chart(ies.embedding_[pos], graph).fit(Xs[pos])
+    log.info(
+        "Riemannian relaxation: %d of %d embedded rows, %.0f kernel neighbours each",
+        pos.size,
+        n,
+        graph.affinity_.nnz / pos.size,
+    )
+    rr = RiemannianRelaxation(
+        n_components=cfg.intrinsic_dim,
+        embedding=inner,
+        prefit=True,
+        random_state=cfg.random_state,
+        n_jobs=cfg.n_jobs,
+    ).fit(Xs[pos])
+    return rr, pos
 
 
 def _eigengap(state: _State) -> None:
@@ -382,6 +639,7 @@ def _eigengap(state: _State) -> None:
                     eg.local_dimension_,
                     "local eigengap dimension",
                     eg.dimension_,
+                    note=f"{eg.local_dimension_.size} embedded rows sampled.",
                 ),
             ],
             None,
@@ -389,15 +647,93 @@ def _eigengap(state: _State) -> None:
     )
 
 
+def _out_of_sample(state: _State) -> None:
+    """Local dimension and embedding coordinates of every target row, O(n k)."""
+    from ..dimension import UndefinedDimensionWarning
+    from ..embedding import OutOfSampleWarning
+    from ..interpolation import UnsupportedRowsWarning
+
+    cfg, ds, f = state.config, state.target, state.fitted
+    dd, _ = f["doubling"]
+    with _stage(state, "local dimension of every row"):
+        local = _every_row(
+            "local dimension",
+            ds.X,
+            lambda X: dd.transform(X)[:, 0],
+            quiet=(UndefinedDimensionWarning,),
+        )
+    rr = f["rr"]
+    with _stage(state, "embedding of every row"):
+        # Nystrom extension of the IES-selected Diffusion Maps coordinates;
+        # the relaxed ones by the relaxation's own Nadaraya-Watson map.
+        before = _every_row(
+            "Nystrom coordinates",
+            ds.X,
+            f["ies"].transform,
+            known=f["embedded"],
+            values=f["ies"].embedding_,
+            quiet=(OutOfSampleWarning,),
+        )
+        n_outside = 0
+
+        def carry(X):
+            nonlocal n_outside
+            Y = rr.interpolator_.transform(X)
+            n_outside += rr.interpolator_.n_outside_
+            return Y
+
+        after = _every_row(
+            "relaxed coordinates",
+            ds.X,
+            carry,
+            known=f["relaxed"],
+            values=rr.embedding_,
+            quiet=(UnsupportedRowsWarning,),
+        )
+    f.update(local=local, before=rr.init_scale_ * before, after=after)
+    n = ds.X.shape[0]
+    state.results["out_of_sample"] = {
+        "n_rows": int(n),
+        "local_dimension_undefined": int(np.isnan(local).sum()),
+        "n_outside_kernel": int(n_outside),  # given their nearest relaxed row
+    }
+    _record_size(
+        state,
+        "out_of_sample",
+        "target rows given a local dimension, parameters and coordinates (per_row.npz)",
+        int(n),
+    )
+    arrays = {
+        "local_dimension": local.astype(np.float32),
+        "embedding_before": f["before"].astype(np.float32),
+        "embedding_after": after.astype(np.float32),
+        "flattened": f["flattened"],
+        "embedded": f["embedded"],
+        "relaxed": f["relaxed"],
+    }
+    if ds.params is not None:
+        arrays.update(params=ds.params, param_names=np.asarray(ds.names))
+    np.savez(cfg.out / "per_row.npz", **arrays)
+
+
 def _embedding_figures(state: _State) -> None:
     cfg, ds, f = state.config, state.target, state.fitted
-    idx = f["sample"]
+    n = ds.X.shape[0]
+    shown = _subsample(n, cfg.n_plot, np.random.default_rng(cfg.random_state))
     colours = {}
     if ds.params is not None:
         for j, name in enumerate(ds.names[:_MAX_COLOURINGS]):
-            colours[name] = ds.params[idx, j]
-    dd, _ = f["doubling"]
-    colours["local doubling dimension"] = np.ravel(dd.transform(f["Xs"]))
+            colours[name] = ds.params[shown, j]
+    colours["local doubling dimension"] = f["local"][shown]
+    which = f"all {n} rows" if shown.size == n else f"{shown.size} random of {n} rows"
+    note = (
+        f"Points: {which}; the {f['embedded'].size} embedded rows are exact, "
+        "the others extended out of sample (Nystrom before relaxation, "
+        f"Nadaraya-Watson from the {f['relaxed'].size} relaxed rows after)."
+    )
+    _record_size(
+        state, "n_plot", "points per embedding scatter", int(shown.size), cfg.n_plot
+    )
     state.sections.append(
         (
             "Embedding (IES-selected, relaxed)",
@@ -405,16 +741,18 @@ def _embedding_figures(state: _State) -> None:
                 figures.embedding_grid(
                     cfg.out,
                     "embedding_before",
-                    f["rr"].initial_embedding_,
+                    f["before"][shown],
                     colours,
                     "before relaxation",
+                    note=note,
                 ),
                 figures.embedding_grid(
                     cfg.out,
                     "embedding_after",
-                    f["rr"].embedding_,
+                    f["after"][shown],
                     colours,
                     "after relaxation",
+                    note=note,
                 ),
             ],
             None,
@@ -429,7 +767,11 @@ def _tslasso(state: _State) -> None:
     if ds.params is None:
         state.results["tslasso"] = "skipped: no parameters"
         return
-    F = ds.params[f["sample"]]
+    pos = _subsample(
+        f["embedded"].size, cfg.n_tslasso, np.random.default_rng(cfg.random_state)
+    )
+    log.info("TSLasso: %d of %d embedded rows", pos.size, f["embedded"].size)
+    F = ds.params[f["embedded"][pos]]
     keep = np.ptp(F, axis=0) > 0
     names = [n for n, k in zip(ds.names, keep) if k]
     # 20 repeats of 300 rows (the paper: 500): the gradients and tangent
@@ -441,13 +783,20 @@ def _tslasso(state: _State) -> None:
         epsilon=f["dm"],
         random_state=cfg.random_state,
         n_jobs=cfg.n_jobs,
-    ).fit(f["Xs"], F[:, keep])
+    ).fit(f["Xs"][pos], F[:, keep])
     freq = np.asarray(ts.selection_frequency_, dtype=float)
     state.results["tslasso"] = {
         "names": names,
         "selection_frequency": freq.tolist(),
         "selected": [names[i] for i in np.flatnonzero(ts.support_)],
     }
+    _record_size(
+        state,
+        "n_tslasso",
+        "embedded rows of the TSLasso gradients and tangent spaces",
+        int(pos.size),
+        cfg.n_tslasso,
+    )
     state.sections.append(
         (
             "TSLasso: which parameters parametrize the manifold",
@@ -460,6 +809,17 @@ def _tslasso(state: _State) -> None:
     )
 
 
+def _sizes_section(sizes: dict) -> tuple:
+    rows = [["size", "what", "configured", "used"]]
+    for name, s in sizes.items():
+        used = s["used"]
+        if isinstance(used, dict):
+            used = ", ".join(f"{k} {v}" for k, v in used.items())
+        configured = "" if s["configured"] is None else s["configured"]
+        rows.append([name, s["what"], configured, used])
+    return ("Sizes", [], rows)
+
+
 STAGES = [
     ("intrinsic dimension", _dimension),
     ("coverage", _coverage),
@@ -467,6 +827,7 @@ STAGES = [
     ("parameter transfer", _parameters),
     ("embedding", _embedding),
     ("eigengap dimension", _eigengap),
+    ("out of sample", _out_of_sample),
     ("embedding figures", _embedding_figures),
     ("TSLasso", _tslasso),
 ]
@@ -527,6 +888,7 @@ def run_report(config: ReportConfig) -> Path:
         with _stage(state, title):
             stage(state)
     state.results["timings_s"]["total"] = round(time.perf_counter() - start, 2)
+    state.sections.insert(0, _sizes_section(state.results.get("sizes", {})))
     with open(out / "results.json", "w") as fh:
         json.dump(state.results, fh, indent=1, default=_jsonable)
     return write_html(out, state.sections, state.results)
