@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -57,3 +58,20 @@ def check_radius_has_neighbors(
             f"{who}: no point has a neighbour within {param}={radius:.4g}. "
             f"Increase {param}{hint} (or use {param}='auto')."
         )
+
+
+def clip_n_components(estimator, limit: int, what: str) -> int:
+    """``estimator.n_components`` clipped to ``limit``, with a warning naming it.
+
+    ``what`` says what bounds it (e.g. "columns of the inner embedding_"); the
+    value used is what the estimator stores as ``n_components_``.
+    """
+    if estimator.n_components <= limit:
+        return int(estimator.n_components)
+    warnings.warn(
+        f"{type(estimator).__name__}: n_components={estimator.n_components} "
+        f"exceeds the {limit} {what}; using n_components_={limit}.",
+        UserWarning,
+        stacklevel=3,
+    )
+    return int(limit)

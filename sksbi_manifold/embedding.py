@@ -35,7 +35,7 @@ from ._geometry.eigen import laplacian_eigenpairs
 from ._geometry.kernels import gaussian_affinity, threshold_graph
 from ._geometry.laplacian import connected_components_count, renormalized_laplacian
 from ._geometry.metric import riemannian_metric
-from ._validation import N_JOBS_CONSTRAINT, check_not_constant
+from ._validation import N_JOBS_CONSTRAINT, check_not_constant, clip_n_components
 
 __all__ = [
     "DiffusionMapsGC",
@@ -368,17 +368,11 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
 
     def _resolve_n_components(self, n_samples: int) -> int:
         """``n_components`` clipped to the graph's ``n_samples - 2`` eigenvectors."""
-        limit = n_samples - 2
-        if self.n_components <= limit:
-            return int(self.n_components)
-        warnings.warn(
-            f"{type(self).__name__}: n_components={self.n_components} exceeds the "
-            f"{limit} non-trivial eigenvectors of a graph on n_samples={n_samples} "
-            f"rows (n_samples - 2); using n_components_={limit}.",
-            UserWarning,
-            stacklevel=3,
+        return clip_n_components(
+            self,
+            n_samples - 2,
+            f"non-trivial eigenvectors of a graph on n_samples={n_samples} rows",
         )
-        return limit
 
     def _resolve_intrinsic_dim(self, X) -> np.ndarray:
         n_features = None if self._precomputed else X.shape[1]

@@ -30,7 +30,7 @@ from . import _relaxation
 from ._geometry import distances
 from ._geometry.kernels import gaussian_affinity
 from ._geometry.laplacian import renormalized_laplacian
-from ._validation import N_JOBS_CONSTRAINT
+from ._validation import N_JOBS_CONSTRAINT, clip_n_components
 from .interpolation import NadarayaWatsonInterpolator
 from .selection import IESSelector, fitted_inner, read_embedding_protocol
 
@@ -269,16 +269,9 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
 
     def _resolve_n_components(self, n_columns: int) -> int:
         """``n_components`` clipped to the inner embedding's columns."""
-        if self.n_components <= n_columns:
-            return int(self.n_components)
-        warnings.warn(
-            f"{type(self).__name__}: n_components={self.n_components} exceeds the "
-            f"{n_columns} columns of the inner embedding_; using n_components_="
-            f"{n_columns}. Give the inner estimator more components.",
-            UserWarning,
-            stacklevel=3,
+        return clip_n_components(
+            self, n_columns, "columns of the inner embedding_ (give it more)"
         )
-        return n_columns
 
     def _problem(
         self, laplacian, epsilon, n_components: int

@@ -10,7 +10,6 @@ Meila 2019; ALGORITHMS.md 5). The search itself lives in ``_ies``.
 from __future__ import annotations
 
 import time
-import warnings
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -25,7 +24,7 @@ from sklearn.utils.validation import (
 )
 
 from . import _ies
-from ._validation import N_JOBS_CONSTRAINT
+from ._validation import N_JOBS_CONSTRAINT, clip_n_components
 from .embedding import DiffusionMapsGC
 
 __all__ = ["IESSelector"]
@@ -406,16 +405,12 @@ class IESSelector(TransformerMixin, BaseEstimator):
 
     def _resolve_n_components(self, n_columns: int) -> int:
         """``n_components`` clipped to the inner embedding's columns."""
-        if self.n_components <= n_columns:
-            return int(self.n_components)
-        warnings.warn(
-            f"{type(self).__name__}: n_components={self.n_components} exceeds the "
-            f"{n_columns} columns of the inner embedding (e.g. a DiffusionMapsGC "
-            f"clipped to n_samples - 2); using n_components_={n_columns}.",
-            UserWarning,
-            stacklevel=3,
+        return clip_n_components(
+            self,
+            n_columns,
+            "columns of the inner embedding (e.g. a DiffusionMapsGC clipped to "
+            "n_samples - 2)",
         )
-        return n_columns
 
     def _resolve_subset_size(self, n_components: int, dims, n_columns: int) -> int:
         """Explicit ``subset_size``, or ``max(n_components, max(dims))`` capped

@@ -33,7 +33,7 @@ from sklearn.utils.validation import (
 
 from ._geometry import distances, kernels, local_pca, scales
 from ._group_lasso import LassoPath, select_exactly
-from ._validation import N_JOBS_CONSTRAINT, check_min_samples
+from ._validation import N_JOBS_CONSTRAINT, check_min_samples, clip_n_components
 from .interpolation import NadarayaWatsonInterpolator, _target_names
 
 __all__ = ["TSLasso", "estimate_gradients"]
@@ -476,16 +476,9 @@ class TSLasso(TransformerMixin, BaseEstimator):
 
     def _resolve_n_components(self, n_functions: int) -> int:
         """``n_components`` clipped to the number of dictionary functions."""
-        if self.n_components <= n_functions:
-            return int(self.n_components)
-        warnings.warn(
-            f"TSLasso: n_components={self.n_components} exceeds the {n_functions} "
-            f"dictionary functions (columns of y); using n_components_="
-            f"{n_functions}, i.e. selecting all of them.",
-            UserWarning,
-            stacklevel=3,
+        return clip_n_components(
+            self, n_functions, "dictionary functions (columns of y): all selected"
         )
-        return n_functions
 
     def _check_fit_inputs(self, X, F, gradients, sample_mask):
         n, D = X.shape

@@ -16,21 +16,12 @@ import numpy as np
 from sklearn.utils import Bunch, check_random_state
 from threadpoolctl import threadpool_limits
 
+from ._particles import PARAM_NAMES as _PARTICLE_PARAMS
+
 __all__ = ["make_toy_cryo_latents"]
 
-PARAM_NAMES = [
-    "theta",
-    "log_snr",
-    "q0",
-    "q1",
-    "q2",
-    "q3",
-    "shift_x",
-    "shift_y",
-    "defocus",
-    "b_factor",
-    "amplitude",
-]
+# The forward model's parameters less the atom width, which the toy lacks.
+PARAM_NAMES = [name for name in _PARTICLE_PARAMS if name != "sigma"]
 _DOMAINS = ("simulated", "experimental")
 
 # Priors (cryoSBI, Appendix A.3). Units: shifts in pixels, defocus in
