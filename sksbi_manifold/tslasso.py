@@ -192,6 +192,8 @@ def estimate_gradients(
             f"F has {F2.shape[0]} rows but X has {X.shape[0]}; they must match."
         )
     n = X.shape[0]
+    # A local regression needs neighbours: two rows at the very least.
+    check_min_samples(X, 2, "estimate_gradients")
     if rows is None:
         sel = np.arange(n)
     else:

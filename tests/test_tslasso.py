@@ -359,3 +359,13 @@ def test_cryo_latents_select_theta_and_snr():
     ts.set_params(n_jobs=2).fit(b.data, b.frame.iloc[:, :10])
     freq = dict(zip(ts.dictionary_names_, ts.selection_frequency_))
     assert freq["theta"] >= 0.75 and freq["log_snr"] >= 0.75
+
+
+def test_estimate_gradients_on_one_row_is_a_clear_error():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="estimate_gradients needs at least 2"):
+        estimate_gradients(rng.random((1, 3)), rng.random((1, 2)))
+    # one query row of many is fine
+    X = rng.random((200, 3))
+    G = estimate_gradients(X, X[:, :2], rows=[5], epsilon=0.5, tangent_dim=3)
+    assert G.shape == (1, 3, 2) and np.isfinite(G).all()
