@@ -24,7 +24,9 @@ def _plt():
 
 
 def _save(fig, out: Path, name: str, caption: str) -> tuple[str, str]:
-    fig.tight_layout()
+    # tight_layout ignores a suptitle: keep ~0.4 inch above the axes for it.
+    top = 1.0 - 0.4 / fig.get_figheight() if fig._suptitle is not None else 1.0
+    fig.tight_layout(rect=(0, 0, 1, top))
     fig.savefig(Path(out) / f"{name}.png", dpi=110)
     _plt().close(fig)
     return f"{name}.png", caption
