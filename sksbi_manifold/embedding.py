@@ -31,6 +31,7 @@ from ._consistency import (
     symmetric_distance_graph,
 )
 from ._geometry import distances
+from ._geometry._device import check_device
 from ._geometry.eigen import laplacian_eigenpairs
 from ._geometry.kernels import gaussian_affinity, threshold_graph
 from ._geometry.laplacian import connected_components_count, renormalized_laplacian
@@ -189,6 +190,12 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         iterative eigensolvers.
     device : str, default=None
         Torch device (e.g. "cuda") for the distance computations.
+    store_graph : bool, default=True
+        Keep ``affinity_`` and ``laplacian_`` after fit (about 12 bytes per
+        stored pair each: ``n_samples`` times the mean neighbour count).
+        ``False`` keeps only what ``transform`` and ``score`` need, and
+        pickles that much smaller (see Notes); :func:`riemannian_metric`,
+        ``IESSelector`` and ``RiemannianRelaxation`` need the Laplacian.
     verbose : int, default=0
         Print timings of the stages when positive.
 
@@ -210,11 +217,12 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         Kernel width used.
     radius_ : float
         Cutoff ``radius_ratio * epsilon_``.
-    affinity_ : scipy.sparse.csr_matrix of shape (n_samples, n_samples)
-        Affinity ``W`` (with self-loops).
-    laplacian_ : scipy.sparse.csr_matrix of shape (n_samples, n_samples)
+    affinity_ : scipy.sparse.csr_matrix of shape (n_samples, n_samples) or None
+        Affinity ``W`` (with self-loops); None with ``store_graph=False``.
+    laplacian_ : scipy.sparse.csr_matrix of shape (n_samples, n_samples) or None
         Scaled Laplacian ``L = (4/epsilon**2)(P - I)`` (reference sign, spectrum
-        <= 0), as needed by :func:`riemannian_metric`.
+        <= 0), as needed by :func:`riemannian_metric`; None with
+        ``store_graph=False``.
     laplacian_weights_ : ndarray of shape (n_samples,)
         Degrees ``q~`` of the renormalised affinity.
     degrees_ : ndarray of shape (n_samples,)
@@ -250,6 +258,25 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
     it reproduces ``embedding_``. A row with no training point within
     ``radius_`` gets the coordinates of its nearest training row and an
     :class:`OutOfSampleWarning` says how many rows did.
+
+    What a fitted estimator holds, for ``n`` rows of ``p`` features with a
+    mean of ``k`` neighbours within ``radius_`` and ``m = n_components_``
+    (float64 bytes; measured: 5,000 cryo-EM latents in R^256, ``k`` = 490,
+    pickle 65 MB, 6 MB with ``store_graph=False``):
+
+    ============================  ==================  ==================
+    attribute                     bytes               needed by
+    ============================  ==================  ==================
+    ``affinity_``                 ``12 n k``          users (optional)
+    ``laplacian_``                ``12 n k``          IES, relaxation,
+                                                      metric (optional)
+    training rows                 ``n p`` x itemsize  ``transform``,
+                                                      ``score``
+    Nystrom weights               ``8 n (m + 1)``     ``transform``
+    ``embedding_``                ``8 n m``           users
+    ``degrees_``,                 ``8 n`` each        ``score``, users
+    ``laplacian_weights_``
+    ============================  ==================  ==================
 
     A graph with several connected components raises a
     :class:`DisconnectedGraphWarning`: each component adds a zero eigenvalue
@@ -295,6 +322,7 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         "n_jobs": N_JOBS_CONSTRAINT,
         "random_state": ["random_state"],
         "device": [str, None],
+        "store_graph": ["boolean"],
         "verbose": ["verbose"],
     }
 
@@ -317,6 +345,7 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         n_jobs=None,
         random_state=None,
         device=None,
+        store_graph=True,
         verbose=0,
     ):
         self.n_components = n_components
@@ -335,6 +364,7 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.device = device
+        self.store_graph = store_graph
         self.verbose = verbose
 
     # ------------------------------------------------------------------ #
@@ -406,6 +436,7 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         self : DiffusionMapsGC
             Fitted estimator.
         """
+        check_device(self.device)
         dense_input = not sp.issparse(X)
         X, dtype = self._validate(X, reset=True)
         who = type(self).__name__
@@ -507,8 +538,8 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         self.epsilon_ = epsilon
         self.radius_ = radius
         self.intrinsic_dim_ = dims
-        self.affinity_ = W
-        self.laplacian_ = lap.matrix
+        self.affinity_ = W if self.store_graph else None
+        self.laplacian_ = lap.matrix if self.store_graph else None
         self.laplacian_weights_ = lap.weights
         self.degrees_ = lap.degrees
         self.eigenvalues_ = eigenvalues[1:]

@@ -22,6 +22,7 @@ from sklearn.utils.validation import (
 )
 
 from ._geometry import distances, scales
+from ._geometry._device import check_device
 from ._validation import N_JOBS_CONSTRAINT
 
 __all__ = ["NadarayaWatsonInterpolator", "UnsupportedRowsWarning"]
@@ -211,6 +212,7 @@ class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator
         self : object
             Fitted estimator.
         """
+        check_device(self.device)
         y_raw = y
         auto = isinstance(self.bandwidth, str)
         X, y = validate_data(

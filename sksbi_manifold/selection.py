@@ -117,6 +117,11 @@ def read_embedding_protocol(est, who: str, *, need_eigenvalues: bool = True):
     if embedding.ndim != 2:
         raise ValueError(f"{who}: the inner embedding_ must be 2-D.")
     L = est.laplacian_
+    if L is None:
+        raise ValueError(
+            f"{who}: the inner {type(est).__name__} kept no laplacian_ "
+            "(store_graph=False); fit it with store_graph=True (the default)."
+        )
     n_L = getattr(L, "n_samples", None) or L.shape[0]
     if n_L != embedding.shape[0]:
         raise ValueError(

@@ -452,3 +452,26 @@ def test_riemannian_metric_reexport_isometry():
     inner = np.flatnonzero(np.abs(natural).max(axis=1) < 2.0 - 3 * 0.4)
     H = riemannian_metric(dm.laplacian_, natural, rows=inner)
     assert np.abs(H.mean(axis=0) - np.eye(2)).max() < 0.08
+
+
+def test_store_graph_false_keeps_only_what_transform_needs():
+    import pickle
+
+    from sksbi_manifold import IESSelector
+
+    rng = np.random.RandomState(0)
+    t = rng.uniform(0, 2 * np.pi, 1500)
+    X = np.c_[np.cos(t), np.sin(t), 0.05 * rng.randn(1500, 8)]
+    full = DiffusionMapsGC(n_components=4, epsilon=0.3, random_state=0).fit(X)
+    lean = DiffusionMapsGC(
+        n_components=4, epsilon=0.3, random_state=0, store_graph=False
+    ).fit(X)
+    assert lean.affinity_ is None and lean.laplacian_ is None
+    np.testing.assert_array_equal(lean.embedding_, full.embedding_)
+    Q = X[:300] + 0.01
+    np.testing.assert_array_equal(lean.transform(Q), full.transform(Q))
+    assert lean.score(Q) == full.score(Q)
+    # the two n x n sparse matrices were most of the pickle
+    assert len(pickle.dumps(lean)) < 0.3 * len(pickle.dumps(full))
+    with pytest.raises(ValueError, match="store_graph=True"):
+        IESSelector(n_components=2, embedding=lean, prefit=True).fit(X)

@@ -20,7 +20,8 @@ operands are rescaled by a power of two (exact) and centred on the median row
 (exact for distances) first, here, for every caller. Thresholds go in and
 distances come out in the user's units.
 
-With ``device=`` (a torch device string) the same blocks run on torch.
+With ``device=`` (a torch device string) the GEMMs run on torch and the
+reductions, re-checks included, stay the same (``_device``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from sklearn import get_config
 from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
-from . import _reduce
+from . import _device, _reduce
 
 MODE_ALL, MODE_UPPER, MODE_NO_SELF = 0, 1, 2
 _MAX_BLOCK_ROWS = 512  # keeps one block's reduction pass near the caches
@@ -63,6 +64,13 @@ class _Operands:
     X_exact: np.ndarray
     Y_exact: np.ndarray
     unit: float = 1.0
+    device: tuple | None = None  # (X, Y) as torch tensors: GEMMs run there
+
+    def gemm(self, rows: slice, col0: int = 0) -> np.ndarray:
+        """``X[rows] @ Y[col0:].T`` in the operands' dtype."""
+        if self.device is not None:
+            return _device.device_gemm(*self.device, rows, col0)
+        return self.X[rows] @ self.Y[col0:].T
 
     @property
     def tol(self) -> float:
@@ -98,7 +106,9 @@ def _centre(Y: np.ndarray) -> np.ndarray:
     return np.median(Y[::step], axis=0).astype(Y.dtype, copy=False)
 
 
-def _operands(X: np.ndarray, Y: np.ndarray | None) -> _Operands:
+def _operands(
+    X: np.ndarray, Y: np.ndarray | None, device: str | None = None
+) -> _Operands:
     dtype = np.float32 if X.dtype == np.float32 else np.float64
     if Y is not None and Y.dtype != dtype:
         dtype = np.float64
@@ -120,7 +130,11 @@ def _operands(X: np.ndarray, Y: np.ndarray | None) -> _Operands:
     Yc = Xc if same else Y_exact - centre
     xx = np.einsum("ij,ij->i", Xc, Xc)
     yy = xx if same else np.einsum("ij,ij->i", Yc, Yc)
-    return _Operands(Xc, xx, Yc, yy, same, X_exact, Y_exact, unit)
+    on_device = None
+    if _device.check_device(device) is not None:
+        Xd = _device.to_device(Xc, device)
+        on_device = (Xd, Xd if same else _device.to_device(Yc, device))
+    return _Operands(Xc, xx, Yc, yy, same, X_exact, Y_exact, unit, on_device)
 
 
 def _blocks(n_rows: int, n_cols: int, itemsize: int) -> list[slice]:
@@ -133,11 +147,9 @@ def _blocks(n_rows: int, n_cols: int, itemsize: int) -> list[slice]:
     return [slice(s, min(s + rows, n_rows)) for s in range(0, n_rows, rows)]
 
 
-def _map_blocks(task, ops: _Operands, n_jobs, device=None):
+def _map_blocks(task, ops: _Operands, n_jobs):
     """Yield ``(block, task(ops, block))`` for every row block, in order."""
     blocks = _blocks(ops.X.shape[0], ops.Y.shape[0], ops.X.itemsize)
-    if device is not None:
-        task = partial(_on_torch, task, device=device)
     # One block: no threads to share it with; BLAS keeps all its threads.
     if effective_n_jobs(n_jobs) == 1 or len(blocks) == 1:
         for block in blocks:
@@ -161,7 +173,7 @@ def _gemm_block(ops: _Operands, block: slice, mode: int) -> tuple:
     if not ops.same:
         mode = MODE_ALL
     col0 = block.start if mode == MODE_UPPER else 0
-    G = ops.X[block] @ ops.Y[col0:].T
+    G = ops.gemm(block, col0)
     return (
         G,
         ops.xx[block],
@@ -224,11 +236,11 @@ def radius_counts(
     """
     radii = np.atleast_1d(np.asarray(radii, dtype=np.float64))
     order = np.argsort(radii)
-    ops = _operands(X, Y)
+    ops = _operands(X, Y, device)
     edges = np.ascontiguousarray((radii[order] / ops.unit) ** 2)
     hist = np.zeros((ops.X.shape[0], edges.size), dtype=np.int64)
     task = partial(_count_task, edges=edges)
-    for block, (rows, cols) in _map_blocks(task, ops, n_jobs, device):
+    for block, (rows, cols) in _map_blocks(task, ops, n_jobs):
         hist[block] += rows
         if cols is not None:
             hist[block.start :] += cols
@@ -287,12 +299,12 @@ def radius_graph(
         explicit zero (coincident points likewise), so ``graph.data`` holds
         every neighbour including distance 0.
     """
-    ops = _operands(X, Y)
+    ops = _operands(X, Y, device)
     n, m = ops.X.shape[0], ops.Y.shape[0]
     parts = [
         r
         for _, r in _map_blocks(
-            partial(_select_task, radius=radius / ops.unit), ops, n_jobs, device
+            partial(_select_task, radius=radius / ops.unit), ops, n_jobs
         )
     ]
     counts = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, int)
@@ -344,7 +356,7 @@ def _exact_pairs(ops: _Operands, rows: np.ndarray, cols: np.ndarray) -> np.ndarr
 
 def _knn_task(ops: _Operands, block: slice, k: int, exclude_self: bool):
     # candidates from the data's dtype (no float64 copy of the block)
-    d2 = ops.xx[block, None] + ops.yy[None, :] - 2.0 * (ops.X[block] @ ops.Y.T)
+    d2 = ops.xx[block, None] + ops.yy[None, :] - 2.0 * ops.gemm(block)
     b, m = d2.shape
     own = np.arange(block.start, block.stop)
     if exclude_self and ops.same:
@@ -413,6 +425,7 @@ def knn_distances(
     exclude_self: bool = True,
     return_indices: bool = False,
     n_jobs: int | None = None,
+    device: str | None = None,
 ):
     """Distances to the ``n_neighbors`` nearest reference points, ascending.
 
@@ -430,13 +443,15 @@ def knn_distances(
         Also return the neighbours' row indices.
     n_jobs : int, default=None
         Row blocks run in parallel threads.
+    device : str, default=None
+        Torch device to run the GEMMs on.
 
     Returns
     -------
     distances : ndarray of shape (n_samples, n_neighbors)
     indices : ndarray of shape (n_samples, n_neighbors), if ``return_indices``
     """
-    ops = _operands(X, Y)
+    ops = _operands(X, Y, device)
     available = ops.Y.shape[0] - (1 if (ops.same and exclude_self) else 0)
     if not 1 <= n_neighbors <= available:
         raise ValueError(
@@ -453,7 +468,7 @@ def knn_distances(
 
 
 def _farthest_task(ops: _Operands, block: slice):
-    d2 = ops.xx[block, None] + ops.yy[None, :] - 2.0 * (ops.X[block] @ ops.Y.T)
+    d2 = ops.xx[block, None] + ops.yy[None, :] - 2.0 * ops.gemm(block)
     return np.sqrt(np.maximum(d2.max(axis=1).astype(np.float64), 0.0))
 
 
@@ -538,7 +553,7 @@ def kernel_sums(
     sums : ndarray of shape (n_samples, n_bandwidths, n_targets)
         ``sum_j K(x, y_j) F_j``.
     """
-    ops = _operands(X, Y)
+    ops = _operands(X, Y, device)
     eps = np.atleast_1d(np.asarray(epsilon, dtype=np.float64)) / ops.unit
     F = np.zeros((ops.Y.shape[0], 0)) if targets is None else targets
     F = np.ascontiguousarray(
@@ -552,7 +567,7 @@ def kernel_sums(
         targets=F,
         mode=mode,
     )
-    out = np.concatenate([r for _, r in _map_blocks(task, ops, n_jobs, device)])
+    out = np.concatenate([r for _, r in _map_blocks(task, ops, n_jobs)])
     return out[:, :, 0], out[:, :, 1:]
 
 
@@ -596,18 +611,8 @@ def gaussian_log_sums(
     -------
     log_sums : ndarray of shape (n_samples, n_bandwidths)
     """
-    ops = _operands(X, Y)
+    ops = _operands(X, Y, device)
     h = np.atleast_1d(np.asarray(bandwidth, dtype=np.float64)) / ops.unit
     mode = MODE_NO_SELF if exclude_self else MODE_ALL
     task = partial(_logsum_task, coef=1.0 / (2.0 * h**2), mode=mode)
-    return np.concatenate([r for _, r in _map_blocks(task, ops, n_jobs, device)])
-
-
-# --------------------------------------------------------------------------- #
-# Torch device path
-# --------------------------------------------------------------------------- #
-def _on_torch(task, ops: _Operands, block: slice, *, device: str):
-    """Run ``task`` with the torch implementation of its reducer."""
-    from ._torch_blocks import run_on_torch
-
-    return run_on_torch(task, ops, block, device)
+    return np.concatenate([r for _, r in _map_blocks(task, ops, n_jobs)])

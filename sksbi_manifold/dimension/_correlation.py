@@ -11,6 +11,7 @@ from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._geometry._device import check_device
 from ._base import SCAN_CONSTRAINTS, BaseDimension, UndefinedDimensionWarning
 from ._doubling import user_radii
 from ._scan import (
@@ -261,6 +262,7 @@ class CorrelationDimension(BaseDimension):
         -------
         self : CorrelationDimension
         """
+        check_device(self.device)
         X = self._validate_fit(X)
         rng = check_random_state(self.random_state)
         rows = self._sample_rows(X.shape[0], rng)

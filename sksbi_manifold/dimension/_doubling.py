@@ -12,6 +12,7 @@ from sklearn.base import _fit_context
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import StrOptions
 
+from .._geometry._device import check_device
 from ._base import BANDWIDTH_CONSTRAINT, SCAN_CONSTRAINTS, BaseDimension
 from ._boundary import boundary_points, tangent_shift
 from ._scan import (
@@ -353,6 +354,7 @@ class DoublingDimension(BaseDimension):
         -------
         self : DoublingDimension
         """
+        check_device(self.device)
         X = self._validate_fit(X)
         rng = check_random_state(self.random_state)
         rows = self._sample_rows(X.shape[0], rng)

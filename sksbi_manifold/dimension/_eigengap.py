@@ -11,6 +11,7 @@ from sklearn.base import _fit_context, clone
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
+from .._geometry._device import check_device
 from .._geometry.distances import data_unit, radius_graph
 from .._geometry.kernels import gaussian_affinity
 from .._geometry.local_pca import weighted_local_pca
@@ -345,6 +346,7 @@ class EigengapDimension(BaseDimension):
         -------
         self : EigengapDimension
         """
+        check_device(self.device)
         X = self._validate_fit(X)
         rng = check_random_state(self.random_state)
         rows = self._sample_rows(X.shape[0], rng)
