@@ -131,8 +131,19 @@ def _read(path: Path | None, loader, what: str, **kwargs):
         raise InputError(f"cannot read {what} {path}: {text}") from None
 
 
+def _nonfinite_rows(X: np.ndarray) -> np.ndarray:
+    """Rows with NaN or inf, read ``_CHUNK`` rows at a time (memmaps stay on disk)."""
+    return np.concatenate(
+        [
+            ~np.isfinite(X[s : s + _CHUNK]).all(axis=1)
+            for s in range(0, X.shape[0], _CHUNK)
+        ]
+        or [np.zeros(0, bool)]
+    )
+
+
 def _check_rows(ds: _Dataset) -> None:
-    bad = ~np.isfinite(ds.X).all(axis=1)
+    bad = _nonfinite_rows(ds.X)
     if bad.any():
         raise InputError(
             f"{ds.name} latents have {bad.sum()} rows with NaN or inf (first: "
