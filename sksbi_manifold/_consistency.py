@@ -11,10 +11,11 @@ R / radius_ratio``) the distortion is
 and the selected radius minimises ``mean_d D(R, d)``.
 
 One distance graph is computed at the largest radius and thresholded downwards
-(``kernels.threshold_graph``). The affinity and the renormalised Laplacian come
-from the geometry layer (built on all points, since every degree enters a
-row; only the rows of the sample are used), as do the weighted local PCA and
-the dual metric, both evaluated at the sample only.
+(``kernels.threshold_graph``). At each radius only the sample's Laplacian rows
+are built (``laplacian.laplacian_rows``), from the degrees of the sample's
+neighbours, weighted row sums of their rows of that graph
+(``kernels.gaussian_degrees``); so are the weighted local PCA and the dual
+metric: no n x n affinity or Laplacian per radius.
 
 * :func:`geometric_consistency`: the search (also used by the dimension and
   TSLasso estimators to set their kernel scale).
@@ -39,8 +40,13 @@ from sklearn.utils import check_random_state
 from threadpoolctl import ThreadpoolController
 
 from ._geometry import distances, scales
-from ._geometry.kernels import add_self_loops, gaussian_affinity, threshold_graph
-from ._geometry.laplacian import renormalized_laplacian
+from ._geometry.kernels import (
+    add_self_loops,
+    gaussian_affinity,
+    gaussian_degrees,
+    threshold_graph,
+)
+from ._geometry.laplacian import laplacian_rows
 from ._geometry.local_pca import local_coordinates, weighted_local_pca
 from ._geometry.metric import metric_from_differences
 
@@ -382,13 +388,21 @@ def _distortion_curves(X, graph, radii_desc, dims, sample, radius_ratio, alpha, 
     out = np.full((dims.size, K), np.nan)
     n_eval = np.zeros(K, dtype=np.intp)
     truncated = np.zeros(K, dtype=bool)
-    g = graph
+    # Per radius only the sample's Laplacian rows are needed; they read the
+    # degrees of the sample's neighbours, weighted row sums of their rows of
+    # the top graph (no n x n affinity or Laplacian built per radius).
+    top = sp.csr_matrix(graph)
+    g_sample = top[sample]
+    needed = np.union1d(g_sample.indices, sample)
+    around = top[needed]
+    around_rows = np.repeat(np.arange(needed.size), np.diff(around.indptr))
+    q = np.ones(top.shape[0])  # entries outside ``needed`` are never read
     for t, R in enumerate(radii_desc):
         eps = R / radius_ratio
-        g = threshold_graph(g, R)
+        q[needed] = gaussian_degrees(around, eps, R, around_rows)
+        g = threshold_graph(g_sample, R)
         W = gaussian_affinity(g, eps, radius=R)
-        lap = renormalized_laplacian(W, eps, alpha)
-        centres = _Centres(g[sample], W[sample], lap.matrix[sample])
+        centres = _Centres(g, W, laplacian_rows(W, q, sample, eps, alpha))
         if X is None:
             # Many small eigenproblems: one BLAS thread avoids oversubscription.
             with _single_blas_thread():

@@ -674,3 +674,25 @@ def test_lifted_sphere_spectrum_n20000_in_r256():
     X, _, _ = make_lifted_manifold("sphere", 20000, ambient_dim=256, random_state=0)
     values, _ = spectrum(X.astype(np.float32), 0.15, 15)
     assert_groups(values[1:16], [3, 5, 7], [2.0, 6.0, 12.0], [0.03, 0.08, 0.08])
+
+
+def test_laplacian_rows_equal_the_full_laplacian_rows():
+    from sksbi_manifold._geometry.distances import radius_graph
+    from sksbi_manifold._geometry.kernels import gaussian_affinity, gaussian_degrees
+    from sksbi_manifold._geometry.laplacian import (
+        degrees,
+        laplacian_rows,
+        renormalized_laplacian,
+    )
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 3)) * [1.0, 0.5, 0.1]
+    graph = radius_graph(X, 1.2)
+    rows = np.sort(rng.choice(600, 50, replace=False))
+    for eps, R, alpha in [(0.4, 1.2, 1.0), (0.25, 0.75, 0.5), (0.2, 0.6, 0.0)]:
+        W = gaussian_affinity(graph, eps, radius=R)
+        q = gaussian_degrees(graph, eps, R)
+        np.testing.assert_allclose(q, degrees(W), rtol=1e-13)
+        full = renormalized_laplacian(W, eps, alpha).matrix[rows]
+        part = laplacian_rows(W[rows], q, rows, eps, alpha)
+        assert abs(part - full).max() < 1e-12 * abs(full).max()

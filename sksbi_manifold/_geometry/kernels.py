@@ -90,6 +90,22 @@ def add_self_loops(graph) -> sp.csr_matrix:
     return out
 
 
+def gaussian_degrees(
+    graph: sp.csr_matrix, epsilon: float, radius: float, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """Row sums of ``gaussian_affinity(graph, epsilon, radius)``, not building it.
+
+    ``graph`` is canonical CSR (e.g. from ``radius_graph``); ``rows``, the row
+    index of every stored entry, can be passed when called at many radii.
+    """
+    if rows is None:
+        rows = np.repeat(np.arange(graph.shape[0]), np.diff(graph.indptr))
+    dist = graph.data
+    weights = np.exp(-((dist / epsilon) ** 2))
+    weights[dist > radius] = 0.0
+    return np.bincount(rows, weights=weights, minlength=graph.shape[0])
+
+
 def gaussian_affinity(
     graph,
     epsilon: float,

@@ -139,6 +139,32 @@ def renormalized_laplacian(W, epsilon: float, alpha: float = 1.0) -> Laplacian:
     )
 
 
+def laplacian_rows(
+    W_rows, degrees_all: np.ndarray, rows: np.ndarray, epsilon: float, alpha: float
+) -> sp.csr_matrix:
+    """Rows ``rows`` of ``renormalized_laplacian(W, epsilon, alpha).matrix``.
+
+    Only the affinity rows ``W_rows = W[rows]`` and the degrees ``q`` of every
+    vertex (``degrees(W)``, or :func:`~.kernels.gaussian_degrees` without
+    building ``W``) are needed: ``L_ij = c (W~_ij / q~_i - delta_ij)`` with
+    ``W~_ij = W_ij / (q_i q_j)^alpha``. A geometric-consistency search over
+    many radii evaluates a few hundred rows per radius, so it need not build
+    the whole Laplacian at each.
+    """
+    W_rows = sp.csr_matrix(W_rows, dtype=np.float64)
+    _check_positive_degrees(degrees_all, "degree")
+    q_alpha = degrees_all**alpha
+    local = _row_index(W_rows)
+    w_tilde = W_rows.data / (q_alpha[rows][local] * q_alpha[W_rows.indices])
+    q_tilde = np.bincount(local, weights=w_tilde, minlength=W_rows.shape[0])
+    _check_positive_degrees(q_tilde, "normalised degree")
+    diag = W_rows.indices == np.asarray(rows)[local]
+    data = (4.0 / epsilon**2) * (w_tilde / q_tilde[local] - diag)
+    return sp.csr_matrix(
+        (data, W_rows.indices.copy(), W_rows.indptr.copy()), shape=W_rows.shape
+    )
+
+
 def _scaled_generator(p_data, rows, cols, indptr, n, scale) -> sp.csr_matrix:
     """``scale * (P - I)`` for P given by its CSR arrays."""
     diag = cols == rows
