@@ -696,3 +696,35 @@ def test_laplacian_rows_equal_the_full_laplacian_rows():
         full = renormalized_laplacian(W, eps, alpha).matrix[rows]
         part = laplacian_rows(W[rows], q, rows, eps, alpha)
         assert abs(part - full).max() < 1e-12 * abs(full).max()
+
+
+def _circle_with_debris(n_iso, cluster=0, n=1200, seed=0):
+    """A noisy unit circle, ``n_iso`` isolated far points, a small far cluster."""
+    rng = np.random.default_rng(seed)
+    t = rng.uniform(0, 2 * np.pi, n)
+    parts = [np.c_[np.cos(t), np.sin(t)] + 0.01 * rng.normal(size=(n, 2))]
+    parts.append(10.0 + 5.0 * np.arange(n_iso)[:, None] * [1.0, 0.3])
+    if cluster:
+        parts.append([-20.0, 0.0] + 0.2 * rng.normal(size=(cluster, 2)))
+    return np.vstack(parts)
+
+
+@pytest.mark.parametrize("solver", ["arpack", "lobpcg"])
+@pytest.mark.parametrize("n_iso, cluster", [(3, 40), (0, 60), (30, 0)])
+def test_disconnected_spectrum_is_the_union_of_the_components(solver, n_iso, cluster):
+    from sksbi_manifold._geometry.eigen import laplacian_eigenpairs
+
+    X = _circle_with_debris(n_iso, cluster)
+    eps = 0.15
+    W = gaussian_affinity(distances.radius_graph(X, 3 * eps), eps, radius=3 * eps)
+    lap = renormalized_laplacian(W, eps, 1.0)
+    k = 12
+    ref, _ = laplacian_eigenpairs(lap, k, eigen_solver="dense")
+    lam, phi = laplacian_eigenpairs(lap, k, eigen_solver=solver, random_state=0)
+    np.testing.assert_allclose(lam, ref, atol=1e-6 * ref.max())
+    # eigenvectors of -L (right eigenvectors of P), orthonormal in q~
+    L = lap.matrix
+    resid = np.linalg.norm(L @ phi + phi * lam, axis=0)
+    assert resid.max() < 1e-5 * max(1.0, lam.max())
+    G = phi.T @ (phi * lap.weights[:, None])
+    assert np.abs(G - np.diag(np.diag(G))).max() < 1e-6 * np.diag(G).max()

@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import ArpackNoConvergence, eigsh, lobpcg
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -115,12 +116,52 @@ def laplacian_eigenpairs(
     k = n_components + 1
     solver = _resolve_solver(eigen_solver, n)
     rng = check_random_state(random_state)
-    if solver == "dense":
-        mu, V = _dense(S, k)
-    else:
+
+    def solve(S_c, k_c, weights_c):
+        if solver == "dense" or S_c.shape[0] <= max(DENSE_MAX_SAMPLES, k_c + 1):
+            return _dense(S_c, k_c)
         with _single_threaded_blas():
-            mu, V = _iterative(solver, S, k, lap.weights, tol, max_iter, rng)
+            return _iterative(solver, S_c, k_c, weights_c, tol, max_iter, rng)
+
+    mu, V = _by_component(solve, S, k, lap.weights)
     return _finalize(mu, V, lap)
+
+
+def _by_component(solve, S, k: int, weights: np.ndarray):
+    """The ``k`` largest eigenpairs of ``S``, solved per connected component.
+
+    ``S`` is block diagonal over the components, so its spectrum is the union
+    of theirs, and each component has the eigenvalue 1 (eigenvector
+    ``sqrt(q~)`` on it). Solved whole, those ``n_components`` equal
+    eigenvalues stall ARPACK (a few isolated outliers cost minutes) and give
+    an arbitrary basis of their eigenspace. Per component the top eigenpair is
+    set exactly and ties go to the larger component.
+    """
+    n_cc, labels = connected_components(S, directed=False)
+    if n_cc == 1:
+        return solve(S, k, weights)
+    sizes = np.bincount(labels)
+    by_size = np.argsort(-sizes, kind="stable")
+    members = np.split(np.argsort(labels, kind="stable"), np.cumsum(sizes)[:-1])
+    if n_cc >= k:  # the top k are the constants of the k largest components
+        parts = [(1.0, members[c], None) for c in by_size[:k]]
+    else:
+        parts = []
+        for c in by_size:
+            idx = members[c]
+            mu_c, V_c = solve(S[idx][:, idx], min(k, idx.size), weights[idx])
+            top = int(np.argmax(mu_c))
+            mu_c[top] = 1.0  # exactly: sqrt(q~) is its eigenvector
+            V_c[:, top] = np.nan  # filled below from the weights
+            parts += [(m, idx, V_c[:, j]) for j, m in enumerate(mu_c)]
+    order = sorted(range(len(parts)), key=lambda i: -parts[i][0])[:k]  # stable
+    mu, V = np.empty(k), np.zeros((S.shape[0], k))
+    for col, i in enumerate(order):
+        mu[col], idx, vec = parts[i]
+        if vec is None or np.isnan(vec).any():
+            vec = np.sqrt(weights[idx])
+        V[idx, col] = vec / np.linalg.norm(vec)
+    return mu, V
 
 
 def _check_n_components(n_components: int, n: int) -> None:
