@@ -60,6 +60,31 @@ def check_radius_has_neighbors(
         )
 
 
+def check_kernel_width_below_spread(X: np.ndarray, epsilon: float, who: str) -> None:
+    """Raise when a kernel of width ``epsilon`` is nearly constant over X.
+
+    With ``epsilon`` at or above ``D = 2 max_i ||x_i - median||`` (at least the
+    diameter) every pair has weight ``exp(-d^2/epsilon^2) >= 1/e``: the
+    kernel sees no geometry, the spectrum collapses to ``~4/epsilon^2`` and
+    the radius graph would store all n^2 pairs. O(n p), in row chunks.
+    """
+    centre = np.median(X[:: max(1, X.shape[0] // 4096)], axis=0)
+    chunks = [X[s : s + 8192] - centre for s in range(0, X.shape[0], 8192)]
+    top = max(float(np.abs(c).max()) for c in chunks)  # unit: no over/underflow
+    if not np.isfinite(top) or top == 0.0:
+        return
+    reach = top * max(
+        float(np.sqrt(np.max(np.sum((c / top) ** 2, axis=1)))) for c in chunks
+    )
+    if epsilon >= 2.0 * reach:
+        raise ValueError(
+            f"{who}: epsilon={epsilon:.4g} is at least the data's diameter "
+            f"(<= {2.0 * reach:.4g}), so every pair has kernel weight >= 1/e and "
+            "the kernel sees no geometry (all eigenvalues ~4/epsilon**2). Use "
+            "epsilon='gc', or a width of a few nearest-neighbour distances."
+        )
+
+
 def clip_n_components(estimator, limit: int, what: str) -> int:
     """``estimator.n_components`` clipped to ``limit``, with a warning naming it.
 

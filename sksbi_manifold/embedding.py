@@ -36,7 +36,12 @@ from ._geometry.eigen import laplacian_eigenpairs
 from ._geometry.kernels import gaussian_affinity, threshold_graph
 from ._geometry.laplacian import connected_components_count, renormalized_laplacian
 from ._geometry.metric import riemannian_metric
-from ._validation import N_JOBS_CONSTRAINT, check_not_constant, clip_n_components
+from ._validation import (
+    N_JOBS_CONSTRAINT,
+    check_kernel_width_below_spread,
+    check_not_constant,
+    clip_n_components,
+)
 
 __all__ = [
     "DiffusionMapsGC",
@@ -135,7 +140,8 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         with a warning (``n_components_`` is the number used).
     epsilon : "gc" or float, default="gc"
         Kernel width, or ``"gc"`` to select it by geometric consistency over
-        ``gc_radii``.
+        ``gc_radii``. A width at or above the data's diameter (every kernel
+        weight >= 1/e: no geometry left) is a ValueError.
     radius_ratio : float, default=3.0
         Cutoff radius over ``epsilon`` (weight ``exp(-9)`` at the cutoff).
     alpha : float, default=1.0
@@ -486,6 +492,8 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
             )
         else:
             epsilon = float(self.epsilon)
+            if not self._precomputed:
+                check_kernel_width_below_spread(X, epsilon, who)
             self.gc_radii_ = self.gc_loss_ = self.gc_distortions_ = None
         radius = self.radius_ratio * epsilon
 

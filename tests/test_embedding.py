@@ -475,3 +475,32 @@ def test_store_graph_false_keeps_only_what_transform_needs():
     assert len(pickle.dumps(lean)) < 0.3 * len(pickle.dumps(full))
     with pytest.raises(ValueError, match="store_graph=True"):
         IESSelector(n_components=2, embedding=lean, prefit=True).fit(X)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize(
+    "scale, shift, factor", [(1.0, 0.0, 1e6), (1e-150, 0.0, 3.0), (1.0, 1e8, 2.5)]
+)
+def test_kernel_wider_than_the_data_is_a_clear_error(seed, scale, shift, factor):
+    # epsilon above the diameter: every weight >= 1/e, spectrum ~4/eps^2 (the
+    # issue's 1e6 case); the same at tiny magnitudes and far from the origin.
+    rng = np.random.RandomState(seed)
+    X = rng.uniform(size=(400, 5)) * scale + shift
+    diameter = np.sqrt(5) * scale
+    with pytest.raises(ValueError, match=r"epsilon=.* diameter"):
+        DiffusionMapsGC(n_components=4, epsilon=factor * diameter).fit(X)
+    from sksbi_manifold import IESSelector
+
+    with pytest.raises(ValueError, match="diameter"):
+        IESSelector(
+            n_components=2,
+            embedding=DiffusionMapsGC(n_components=6, epsilon=factor * diameter),
+        ).fit(X)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_kernel_below_the_diameter_still_fits(seed):
+    rng = np.random.RandomState(seed)
+    X = rng.uniform(size=(400, 2))
+    dm = DiffusionMapsGC(n_components=4, epsilon=0.6, random_state=0).fit(X)
+    assert np.all(np.isfinite(dm.eigenvalues_)) and dm.eigenvalues_[0] > 0
