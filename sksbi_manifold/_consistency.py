@@ -42,6 +42,7 @@ from threadpoolctl import ThreadpoolController
 from ._geometry import distances, scales
 from ._geometry.kernels import (
     add_self_loops,
+    entry_rows,
     gaussian_affinity,
     gaussian_degrees,
     threshold_graph,
@@ -361,7 +362,7 @@ def _centre_distortions(
     D = centres.dist
     # A centre needs a neighbour at positive distance (megaman's "< 2
     # neighbours" rule, the centre itself not counted).
-    rows = np.repeat(np.arange(D.shape[0]), np.diff(D.indptr))
+    rows = entry_rows(D)
     has_nb = np.bincount(rows[D.data > 0], minlength=D.shape[0]) > 0
     out = np.full(dims.size, np.nan)
     if 2 * np.count_nonzero(has_nb & ~complete) > np.count_nonzero(has_nb):
@@ -395,7 +396,7 @@ def _distortion_curves(X, graph, radii_desc, dims, sample, radius_ratio, alpha, 
     g_sample = top[sample]
     needed = np.union1d(g_sample.indices, sample)
     around = top[needed]
-    around_rows = np.repeat(np.arange(needed.size), np.diff(around.indptr))
+    around_rows = entry_rows(around)
     q = np.ones(top.shape[0])  # entries outside ``needed`` are never read
     for t, R in enumerate(radii_desc):
         eps = R / radius_ratio
@@ -677,7 +678,7 @@ def out_of_sample_distortion(
     K = gaussian_affinity(dist, epsilon, radius=radius)
     dist.sort_indices()
     # Nystrom rows of the scaled Laplacian: (4/eps^2) K_xj q_j^-alpha / sum.
-    rows = np.repeat(np.arange(K.shape[0]), np.diff(K.indptr))
+    rows = entry_rows(K)
     p = K.data * np.asarray(degrees, dtype=np.float64)[K.indices] ** (-alpha)
     norm = np.bincount(rows, weights=p, minlength=K.shape[0])
     p *= (4.0 / epsilon**2) / norm[rows]

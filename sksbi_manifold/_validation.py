@@ -8,6 +8,8 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
+from ._geometry import distances
+
 # ``n_jobs`` as joblib reads it: None, 1, 2, ... or -1 (all CPUs), -2, ...;
 # 0 has no meaning there, so it is rejected up front, naming the parameter.
 N_JOBS_CONSTRAINT = [
@@ -68,7 +70,7 @@ def check_kernel_width_below_spread(X: np.ndarray, epsilon: float, who: str) -> 
     kernel sees no geometry, the spectrum collapses to ``~4/epsilon^2`` and
     the radius graph would store all n^2 pairs. O(n p), in row chunks.
     """
-    centre = np.median(X[:: max(1, X.shape[0] // 4096)], axis=0)
+    centre = distances.robust_centre(X)
     chunks = [X[s : s + 8192] - centre for s in range(0, X.shape[0], 8192)]
     top = max(float(np.abs(c).max()) for c in chunks)  # unit: no over/underflow
     if not np.isfinite(top) or top == 0.0:

@@ -33,7 +33,7 @@ from ._consistency import (
 from ._geometry import distances
 from ._geometry._device import check_device
 from ._geometry.eigen import laplacian_eigenpairs
-from ._geometry.kernels import gaussian_affinity, threshold_graph
+from ._geometry.kernels import entry_rows, gaussian_affinity, threshold_graph
 from ._geometry.laplacian import connected_components_count, renormalized_laplacian
 from ._geometry.metric import riemannian_metric
 from ._validation import (
@@ -568,8 +568,7 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
 
     def _check_extent(self, graph, epsilon, radius) -> None:
         """Warn when a sparse precomputed graph cannot hold the kernel support."""
-        n = graph.shape[0]
-        rows = np.repeat(np.arange(n), np.diff(graph.indptr))
+        rows = entry_rows(graph)
         off = graph.data[graph.indices != rows]
         extent = float(off.max()) if off.size else 0.0
         if extent < 2.0 * epsilon:

@@ -100,7 +100,7 @@ def _rescaled(A: np.ndarray, unit: float) -> np.ndarray:
     return A if unit == 1.0 else A * np.asarray(1.0 / unit, dtype=A.dtype)
 
 
-def _centre(Y: np.ndarray) -> np.ndarray:
+def robust_centre(Y: np.ndarray) -> np.ndarray:
     """Coordinate-wise median of evenly spaced rows (robust to far outliers)."""
     step = max(1, Y.shape[0] // _CENTRE_ROWS)
     return np.median(Y[::step], axis=0).astype(Y.dtype, copy=False)
@@ -125,7 +125,7 @@ def _operands(
     Y_exact = X_exact if same else _rescaled(Y, unit)
     # Centred on the reference rows: the GEMM's rounding scales with the
     # squared norms, which are now those of the spread, not of the offset.
-    centre = _centre(Y_exact) if Y_exact.shape[0] else 0.0
+    centre = robust_centre(Y_exact) if Y_exact.shape[0] else 0.0
     Xc = X_exact - centre
     Yc = Xc if same else Y_exact - centre
     xx = np.einsum("ij,ij->i", Xc, Xc)

@@ -150,16 +150,14 @@ def _by_component(solve, S, k: int, weights: np.ndarray):
         for c in by_size:
             idx = members[c]
             mu_c, V_c = solve(S[idx][:, idx], min(k, idx.size), weights[idx])
-            top = int(np.argmax(mu_c))
-            mu_c[top] = 1.0  # exactly: sqrt(q~) is its eigenvector
-            V_c[:, top] = np.nan  # filled below from the weights
-            parts += [(m, idx, V_c[:, j]) for j, m in enumerate(mu_c)]
+            top = int(np.argmax(mu_c))  # exactly 1, eigenvector sqrt(q~)
+            parts.append((1.0, idx, None))
+            parts += [(m, idx, V_c[:, j]) for j, m in enumerate(mu_c) if j != top]
     order = sorted(range(len(parts)), key=lambda i: -parts[i][0])[:k]  # stable
     mu, V = np.empty(k), np.zeros((S.shape[0], k))
     for col, i in enumerate(order):
         mu[col], idx, vec = parts[i]
-        if vec is None or np.isnan(vec).any():
-            vec = np.sqrt(weights[idx])
+        vec = np.sqrt(weights[idx]) if vec is None else vec
         V[idx, col] = vec / np.linalg.norm(vec)
     return mu, V
 

@@ -27,6 +27,11 @@ def _as_canonical_csr(graph) -> sp.csr_matrix:
     return graph
 
 
+def entry_rows(graph: sp.csr_matrix) -> np.ndarray:
+    """Row index of every stored entry of a CSR matrix (the COO row array)."""
+    return np.repeat(np.arange(graph.shape[0]), np.diff(graph.indptr))
+
+
 def _mask_entries(graph: sp.csr_matrix, keep: np.ndarray) -> sp.csr_matrix:
     """Sub-matrix of the stored entries where ``keep`` is true (O(nnz))."""
     cum = np.concatenate(([0], np.cumsum(keep, dtype=np.int64)))
@@ -75,7 +80,7 @@ def add_self_loops(graph) -> sp.csr_matrix:
     n = graph.shape[0]
     if graph.shape[1] != n:
         raise ValueError(f"add_self_loops needs a square graph, got {graph.shape}.")
-    rows = np.repeat(np.arange(n), np.diff(graph.indptr))
+    rows = entry_rows(graph)
     diag = graph.indices == rows
     if np.count_nonzero(diag) == n and not graph.data[diag].any():
         return graph
@@ -99,7 +104,7 @@ def gaussian_degrees(
     index of every stored entry, can be passed when called at many radii.
     """
     if rows is None:
-        rows = np.repeat(np.arange(graph.shape[0]), np.diff(graph.indptr))
+        rows = entry_rows(graph)
     dist = graph.data
     weights = np.exp(-((dist / epsilon) ** 2))
     weights[dist > radius] = 0.0

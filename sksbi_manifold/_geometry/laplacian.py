@@ -16,6 +16,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from .kernels import entry_rows
+
 
 @dataclass(frozen=True, eq=False)
 class Laplacian:
@@ -66,10 +68,6 @@ def connected_components_count(W) -> int:
     return int(n_components)
 
 
-def _row_index(A: sp.csr_matrix) -> np.ndarray:
-    return np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
-
-
 def _check_positive_degrees(q: np.ndarray, what: str) -> None:
     # With the self-loops of gaussian_affinity (W_ii = 1) every degree is >= 1, so
     # a zero degree means the affinity was built without them (e.g. a precomputed
@@ -115,7 +113,7 @@ def renormalized_laplacian(W, epsilon: float, alpha: float = 1.0) -> Laplacian:
     n = W.shape[0]
     if W.shape[1] != n:
         raise ValueError(f"The affinity must be square, got shape {W.shape}.")
-    rows, cols = _row_index(W), W.indices
+    rows, cols = entry_rows(W), W.indices
 
     q = degrees(W)
     _check_positive_degrees(q, "degree")
@@ -154,7 +152,7 @@ def laplacian_rows(
     W_rows = sp.csr_matrix(W_rows, dtype=np.float64)
     _check_positive_degrees(degrees_all, "degree")
     q_alpha = degrees_all**alpha
-    local = _row_index(W_rows)
+    local = entry_rows(W_rows)
     w_tilde = W_rows.data / (q_alpha[rows][local] * q_alpha[W_rows.indices])
     q_tilde = np.bincount(local, weights=w_tilde, minlength=W_rows.shape[0])
     _check_positive_degrees(q_tilde, "normalised degree")

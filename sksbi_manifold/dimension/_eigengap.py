@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from .._geometry._device import check_device
 from .._geometry.distances import data_unit, radius_graph
-from .._geometry.kernels import gaussian_affinity
+from .._geometry.kernels import entry_rows, gaussian_affinity
 from .._geometry.local_pca import weighted_local_pca
 from ._base import BANDWIDTH_CONSTRAINT, SCAN_CONSTRAINTS, BaseDimension
 from ._doubling import doubling_scan
@@ -53,7 +53,7 @@ def local_spectra(X_ref, Q, epsilon, radius, n_eigen, *, center, n_jobs, device)
     n, m = X_ref.shape[0], Q.shape[0]
     graph = radius_graph(Q, radius, Y=X_ref, n_jobs=n_jobs, device=device)
     W = gaussian_affinity(graph, epsilon, radius=radius)
-    rows_of_entries = np.repeat(np.arange(m), np.diff(graph.indptr))
+    rows_of_entries = entry_rows(graph)
     twin = np.zeros(m, dtype=bool)
     twin[rows_of_entries[graph.data == 0.0]] = True
     alone = np.flatnonzero(~twin)
