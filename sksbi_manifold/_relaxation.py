@@ -13,8 +13,11 @@ The gradient (ALGORITHMS.md 6.2) treats the arg-max direction ``v_i`` as fixed
 
     G = (L^T (x) M) Y - L^T (M Y) - M (L Y),   M_i = 2 w_i l_i c_{k_i} v_i v_i^T,
 
-three sparse products per evaluation plus one batched ``eigh`` of the s x s
+two sparse products per evaluation plus one batched ``eigh`` of the s x s
 metrics. Translations are projected out (the loss is translation invariant).
+The loss is minimised by L-BFGS: one evaluation per iteration, where
+nonlinear CG's Wolfe line search took ~2.5 (19,000 cryo-EM latents: CG
+stagnated at loss 0.20 after 561 evaluations, L-BFGS reaches 0.20 in ~70).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from ._geometry.metric import metric_eigen
 
 # Stagnation window of the stopping rule (iterations).
 STAGNATION_WINDOW = 10
+# Correction pairs kept by L-BFGS (scipy's default).
+LBFGS_MEMORY = 10
 
 
 def _as_csr(laplacian) -> sp.csr_matrix:
@@ -230,15 +235,15 @@ def relax(
     tol: float = 1e-5,
     log: Callable[[str], None] | None = None,
 ) -> RelaxationResult:
-    """Minimise the relaxation loss by nonlinear conjugate gradient.
+    """Minimise the relaxation loss by L-BFGS.
 
-    ``scipy.optimize.minimize(method="CG", jac=True)`` (Polak-Ribiere with a
-    Wolfe line search) from ``Y0``. Stops after ``max_iter`` iterations, when
-    the loss decreased by less than a fraction ``tol`` over the last
-    ``STAGNATION_WINDOW`` iterations, when the gradient vanishes (max-norm
-    below machine epsilon times its initial value), or when the line search
-    cannot make progress (the loss is non-smooth where the arg-max eigenvalue switches).
-    The iterate with the lowest loss ever evaluated is returned.
+    ``scipy.optimize.minimize(method="L-BFGS-B", jac=True)`` without bounds
+    from ``Y0``. Stops after ``max_iter`` iterations, when the loss decreased
+    by less than a fraction ``tol`` over the last ``STAGNATION_WINDOW``
+    iterations, when the gradient vanishes (max-norm below machine epsilon
+    times its initial value), or when the line search cannot make progress
+    (the loss is non-smooth where the arg-max eigenvalue switches). The
+    iterate with the lowest loss ever evaluated is returned.
 
     Returns
     -------
@@ -279,9 +284,15 @@ def relax(
         fun,
         Y0.ravel(),
         jac=True,
-        method="CG",
+        method="L-BFGS-B",
         callback=callback,
-        options={"maxiter": max_iter, "gtol": np.finfo(np.float64).eps * gnorm0},
+        options={
+            "maxiter": max_iter,
+            "maxcor": LBFGS_MEMORY,
+            "gtol": np.finfo(np.float64).eps * gnorm0,
+            "ftol": 0.0,  # the stagnation rule above decides
+            "maxls": 40,
+        },
     )
     n_iter = len(curve) - 1
     # status 0: gradient tolerance; 2: line search cannot progress (treated as

@@ -4,7 +4,7 @@
 default the paper's chain ``IESSelector(embedding=DiffusionMapsGC(20))`` -- that
 moves the training coordinates so that their dual Riemannian metric, computed
 with the fixed Laplacian of the data, approaches the identity (McQueen, Meila &
-Perrault-Joncas 2016; ALGORITHMS.md 6). The loss, its gradient and the CG
+Perrault-Joncas 2016; ALGORITHMS.md 6). The loss, its gradient and the L-BFGS
 driver live in ``_relaxation``; new rows are embedded by Nadaraya-Watson
 interpolation of the relaxed coordinates (``NadarayaWatsonInterpolator``).
 """
@@ -85,8 +85,8 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
     largest and ``e_ik = h_ik`` for the others, ``c_k = 1/(1 +
     epsilon_orth**2)`` inside and ``1/epsilon_orth**2`` outside the principal
     ``d``-subspace. At zero loss ``H_i`` is the orthogonal projector onto a
-    ``d``-plane: the embedding is locally isometric. Nonlinear conjugate
-    gradient with the exact gradient (ALGORITHMS.md 6.2); the iterate with the
+    ``d``-plane: the embedding is locally isometric. L-BFGS with the exact
+    gradient (ALGORITHMS.md 6.2); the iterate with the
     lowest loss is kept.
 
     Parameters
@@ -109,12 +109,15 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
         Weight of the off-subspace directions (the paper's 0.5; megaman's
         ``eps_orth`` equals ``epsilon_orth**2``).
     max_iter : int, default=500
-        Maximum number of CG iterations (0: no relaxation, ``embedding_`` is
+        Maximum number of L-BFGS iterations (0: no relaxation, ``embedding_`` is
         the scaled initial embedding).
-    tol : float, default=1e-5
+    tol : float, default=1e-2
         Stop when the loss fell by less than this fraction over the last 10
-        iterations (also stops: a vanishing gradient, a line search that
-        cannot make progress, ``max_iter``).
+        iterations; also stops on a vanishing gradient, a line search that
+        cannot make progress, or ``max_iter``. L-BFGS keeps lowering the loss
+        slowly long after the embedding has settled: on 19,000 cryo-EM
+        latents 1e-2 stops after ~190 iterations, 1e-3 runs hundreds more for
+        a few percent of loss.
     init_scale : "auto" or float, default="auto"
         Factor applied to ``Y0`` before relaxing. Unit-norm eigenvectors have
         a tiny metric; ``"auto"`` makes the median over points of the mean top
@@ -151,7 +154,7 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
     loss_curve_ : ndarray of shape (`n_iter_` + 1,)
         Loss of ``initial_embedding_`` then after each iteration.
     n_iter_ : int
-        Number of CG iterations run.
+        Number of L-BFGS iterations run.
     weights_ : ndarray of shape (n_samples,)
         Point weights of the loss.
     laplacian_ : sparse matrix of shape (n_samples, n_samples)
@@ -226,7 +229,7 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
         intrinsic_dim=None,
         epsilon_orth=0.5,
         max_iter=500,
-        tol=1e-5,
+        tol=1e-2,
         init_scale="auto",
         weights="self_transition",
         prefit=False,

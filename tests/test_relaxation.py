@@ -140,7 +140,7 @@ def test_relax_keeps_best_iterate_and_stops_on_stagnation(roll_geometry):
     problem = _relaxation.RelaxationProblem(lap, 2, 0.5, np.full(500, 1 / 500))
     Y0 = phi[:, [0, 8]]
     Y0 = _relaxation.auto_init_scale(problem, Y0) * Y0
-    res = _relaxation.relax(problem, Y0, max_iter=400, tol=1e-3)
+    res = _relaxation.relax(problem, Y0, max_iter=400, tol=1e-2)
     assert res.converged and res.n_iter < 400
     assert res.loss_curve.shape == (res.n_iter + 1,)
     assert np.all(np.diff(res.loss_curve) <= 1e-12 * res.loss_curve[0])
@@ -148,7 +148,7 @@ def test_relax_keeps_best_iterate_and_stops_on_stagnation(roll_geometry):
     assert res.loss == pytest.approx(problem.loss(res.embedding))
     window = _relaxation.STAGNATION_WINDOW
     old = res.loss_curve[-1 - window]
-    assert old - res.loss_curve[-1] <= 1e-3 * old
+    assert old - res.loss_curve[-1] <= 1e-2 * old
     short = _relaxation.relax(problem, Y0, max_iter=3, tol=0.0)
     assert short.n_iter == 3 and not short.converged
     zero = _relaxation.relax(problem, Y0, max_iter=0)
