@@ -62,22 +62,58 @@ def check_radius_has_neighbors(
         )
 
 
+# Data spreads whose squares (the kernel's 1/epsilon**2 units) stay normal
+# float64 numbers (their inverses too): sqrt(2.2e-308) ~ 1.5e-154.
+_KERNEL_SCALE_RANGE = (1e-152, 1e152)
+
+
+def _spread(X: np.ndarray) -> tuple[float, float]:
+    """``(max |x_ij - m_j|, max_i ||x_i - m||)`` about the robust centre ``m``.
+
+    O(n p), in row chunks, computed in units of the first so that neither
+    overflows or underflows.
+    """
+    centre = distances.robust_centre(X)
+    chunks = [X[s : s + 8192] - centre for s in range(0, X.shape[0], 8192)]
+    top = max(float(np.abs(c).max()) for c in chunks)
+    if not np.isfinite(top) or top == 0.0:
+        return top, top
+    reach = top * max(
+        float(np.sqrt(np.max(np.sum((c / top) ** 2, axis=1)))) for c in chunks
+    )
+    return top, reach
+
+
+def check_kernel_scale(X: np.ndarray, who: str) -> None:
+    """Raise when X's spread is too large or small for a Gaussian kernel.
+
+    Kernel estimators work in units of ``1/epsilon**2`` (the Laplacian, its
+    eigenvalues); beyond ~1e152 (or below ~1e-152) these over/underflow
+    float64, which used to surface as an OverflowError, a
+    ZeroDivisionError or "no radius gives a neighbour" deep in the fit.
+    """
+    top, _ = _spread(X)
+    lo, hi = _KERNEL_SCALE_RANGE
+    if np.isfinite(top) and top > 0.0 and not lo <= top <= hi:
+        raise ValueError(
+            f"{who}: X spreads over {top:.3g} (largest deviation from its "
+            f"median); a Gaussian kernel on it needs 1/epsilon**2, which "
+            f"float64 cannot hold outside spreads of [{lo:g}, {hi:g}]. Rescale "
+            "X first (e.g. X / X.std(), or StandardScaler in a Pipeline)."
+        )
+
+
 def check_kernel_width_below_spread(X: np.ndarray, epsilon: float, who: str) -> None:
     """Raise when a kernel of width ``epsilon`` is nearly constant over X.
 
     With ``epsilon`` at or above ``D = 2 max_i ||x_i - median||`` (at least the
     diameter) every pair has weight ``exp(-d^2/epsilon^2) >= 1/e``: the
     kernel sees no geometry, the spectrum collapses to ``~4/epsilon^2`` and
-    the radius graph would store all n^2 pairs. O(n p), in row chunks.
+    the radius graph would store all n^2 pairs.
     """
-    centre = distances.robust_centre(X)
-    chunks = [X[s : s + 8192] - centre for s in range(0, X.shape[0], 8192)]
-    top = max(float(np.abs(c).max()) for c in chunks)  # unit: no over/underflow
+    top, reach = _spread(X)
     if not np.isfinite(top) or top == 0.0:
         return
-    reach = top * max(
-        float(np.sqrt(np.max(np.sum((c / top) ** 2, axis=1)))) for c in chunks
-    )
     if epsilon >= 2.0 * reach:
         raise ValueError(
             f"{who}: epsilon={epsilon:.4g} is at least the data's diameter "

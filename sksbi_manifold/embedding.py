@@ -38,6 +38,7 @@ from ._geometry.laplacian import connected_components_count, renormalized_laplac
 from ._geometry.metric import riemannian_metric
 from ._validation import (
     N_JOBS_CONSTRAINT,
+    check_kernel_scale,
     check_kernel_width_below_spread,
     check_not_constant,
     clip_n_components,
@@ -463,6 +464,8 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
             else None
         )
         metric = "precomputed" if self._precomputed else "euclidean"
+        if not self._precomputed:
+            check_kernel_scale(X, who)
 
         graph = None
         if searching:

@@ -33,7 +33,12 @@ from sklearn.utils.validation import (
 
 from ._geometry import distances, kernels, local_pca, scales
 from ._group_lasso import LassoPath, select_exactly
-from ._validation import N_JOBS_CONSTRAINT, check_min_samples, clip_n_components
+from ._validation import (
+    N_JOBS_CONSTRAINT,
+    check_kernel_scale,
+    check_min_samples,
+    clip_n_components,
+)
 from .interpolation import NadarayaWatsonInterpolator, _target_names
 
 __all__ = ["TSLasso", "estimate_gradients"]
@@ -603,6 +608,7 @@ default=None
         F = np.asarray(F, dtype=np.float64).reshape(len(F), -1)
         self.n_components_ = self._resolve_n_components(F.shape[1])
         check_min_samples(X, self.n_components_ + 1, "TSLasso")
+        check_kernel_scale(X, "TSLasso")
         self.dictionary_names_ = _target_names(y_raw, F.shape[1], "f")
         tangent_dim, gradients, eligible = self._check_fit_inputs(
             X, F, gradients, sample_mask

@@ -498,6 +498,40 @@ def test_kernel_wider_than_the_data_is_a_clear_error(seed, scale, shift, factor)
         ).fit(X)
 
 
+@pytest.mark.parametrize("factor", [1e160, 1e200, 1e-160, 1e-200])
+def test_kernel_estimators_on_unrepresentable_scales_say_rescale(factor):
+    # 1/epsilon**2 over/underflows: was an OverflowError, a ZeroDivisionError or
+    # "no radius gives any sample point a neighbour" from deep in the fit.
+    from sksbi_manifold import TSLasso
+
+    rng = np.random.RandomState(0)
+    X = rng.uniform(size=(300, 4)) * factor
+    for est in (
+        DiffusionMapsGC(n_components=3),
+        DiffusionMapsGC(n_components=3, epsilon=0.3 * factor),
+        TSLasso(n_components=1),
+    ):
+        with pytest.raises(ValueError, match=r"spreads over .* Rescale X"):
+            est.fit(X, X[:, :2] / factor)
+
+
+@pytest.mark.parametrize("factor", [1e-140, 1e140])
+def test_kernel_estimators_at_large_but_representable_scales(factor):
+    rng = np.random.RandomState(1)
+    t = rng.uniform(0, 2 * np.pi, 600)
+    X = np.c_[np.cos(t), np.sin(t), 0.01 * rng.standard_normal(600)]
+    ref = DiffusionMapsGC(n_components=3, random_state=0).fit(X)
+    big = DiffusionMapsGC(n_components=3, random_state=0).fit(X * factor)
+    assert big.epsilon_ == pytest.approx(ref.epsilon_ * factor, rel=1e-6)
+    # (eigensolver tolerance: relative to the largest eigenvalue)
+    np.testing.assert_allclose(
+        big.eigenvalues_ * factor**2,
+        ref.eigenvalues_,
+        rtol=1e-6,
+        atol=1e-5 * ref.eigenvalues_.max(),
+    )
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_kernel_below_the_diameter_still_fits(seed):
     rng = np.random.RandomState(seed)

@@ -604,6 +604,33 @@ def test_local_pca_deficient_neighbourhoods_are_padded():
 # --------------------------------------------------------------------------- gradients
 
 
+@pytest.mark.parametrize("factor", [1e150, 1e200, 1e-150, 1e-200, 1e300])
+@pytest.mark.parametrize("method", ["auto", "covariance", "svd"])
+def test_local_pca_and_gradients_at_extreme_magnitudes(factor, method):
+    # Squared differences of ~1e200 overflowed (LAPACK: "did not converge"),
+    # of ~1e-200 underflowed (every eigenvalue and gradient 0): the local
+    # problems now run in exactly rescaled units.
+    rng = np.random.default_rng(31)
+    X, _, _ = lifted_plane(400, ambient=12, seed=31)
+    X = X + 0.01 * rng.standard_normal(X.shape)
+    W = gaussian_affinity(radius_graph(X, 0.3), 0.1)
+    rows = np.arange(0, 400, 9)
+    F = X @ rng.standard_normal((12, 2))
+    ref = weighted_local_pca(X, W, rows, 2, n_eigenvalues=4, method=method)
+    big = weighted_local_pca(factor * X, W, rows, 2, n_eigenvalues=4, method=method)
+    np.testing.assert_allclose(big.bases, ref.bases, atol=1e-10)
+    if 1e-150 <= factor <= 1e150:  # the eigenvalues themselves are representable
+        np.testing.assert_allclose(
+            big.eigenvalues / factor**2, ref.eigenvalues, rtol=1e-10
+        )
+    g_ref, _ = estimate_gradients(X, F, W, rows, n_components=2, method=method)
+    if factor < 1e300:  # the gradients ~1/factor are representable
+        g_big, _ = estimate_gradients(
+            factor * X, F, W, rows, n_components=2, method=method
+        )
+        np.testing.assert_allclose(g_big * factor, g_ref, rtol=1e-8, atol=1e-12)
+
+
 def test_estimate_gradients_linear_on_lifted_plane_is_exact():
     X, Q, _ = lifted_plane(600, ambient=20, seed=20)
     W = gaussian_affinity(radius_graph(X, 0.2), 0.07)

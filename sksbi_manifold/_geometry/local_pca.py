@@ -291,8 +291,25 @@ def _check_inputs(X, weights, center: str, method: str, dtype=np.float64):
 def _pca_task(X, weights, rows, n_components, n_values, center, method):
     nb = _neighbourhoods(weights, rows)
     centers, A = _centered_differences(X, nb, rows, center)
+    scale = _unit_scale(A)
+    A /= scale[:, None, None]
     values, vectors = _local_eigen(A, n_components, n_values, method)
+    with np.errstate(over="ignore"):  # beyond ~1e154 the true values are inf
+        values = values * (scale.astype(np.float64) ** 2)[:, None]
     return vectors, values, centers, nb.counts
+
+
+def _unit_scale(A: np.ndarray) -> np.ndarray:
+    """Per-centre power of two bringing ``max |A_i|`` into [0.5, 1).
+
+    The products ``A^T A`` then neither overflow (differences above ~1e154
+    made LAPACK fail to converge) nor underflow (below ~1e-154 every
+    eigenvalue was 0); dividing by a power of two is exact, so the
+    eigenvectors and the rescaled eigenvalues are unchanged elsewhere.
+    """
+    peak = np.abs(A).max(axis=(1, 2), initial=0.0)
+    exponent = np.frexp(np.where(peak > 0, peak, 1.0))[1]
+    return np.ldexp(np.ones_like(peak), exponent)
 
 
 def weighted_local_pca(
@@ -425,13 +442,15 @@ def local_coordinates(X, graph, rows, bases, *, centers=None) -> np.ndarray:
 def _gradient_task(X, F, weights, rows, n_components, center, method, rcond, U):
     nb = _neighbourhoods(weights, rows)
     _, A = _centered_differences(X, nb, rows, center)
+    scale = _unit_scale(A)  # regress in exactly rescaled units (no overflow)
+    A /= scale[:, None, None]
     if U is None:
         _, U = _local_eigen(A, n_components, n_components, method)
-    design = A @ U  # sqrt(w_ij) Delta_ij, (c, width, k)
+    design = A @ U  # sqrt(w_ij) Delta_ij / scale_i, (c, width, k)
     sqrt_w = np.sqrt(nb.weights)[:, None]
     response = sqrt_w * (F[nb.cols] - F[rows][nb.row])
     beta = np.linalg.pinv(design, rcond=rcond) @ _padded(nb.indptr, response, nb.width)
-    return U @ beta, nb.counts
+    return (U @ beta) / scale[:, None, None], nb.counts
 
 
 def estimate_gradients(
