@@ -592,3 +592,19 @@ def test_in_imblearn_pipeline():
             routed, X, y, cv=cv, params={"X_ref": X_ref}, error_score="raise"
         )
     assert np.all(np.isfinite(scores))
+
+
+@pytest.mark.parametrize("copies", [1, 8, 30])
+def test_radius_grid_low_end_ignores_duplicated_rows(copies):
+    # With every row repeated, the k_low-NN distance is 0: the grid used to
+    # start at an arbitrary 1e-3 of its top; now at the same length scale as
+    # without the copies (the 5th distinct neighbour).
+    rng = np.random.default_rng(copies)
+    base = rng.uniform(size=(400, 3))
+    X = np.repeat(base, copies, axis=0)
+    grid = radius_grid(X, 10, random_state=check_random_state(0))
+    ref = radius_grid(base, 10, random_state=check_random_state(0))
+    assert grid[0] == pytest.approx(ref[0], rel=0.25)
+    assert grid[0] > 0.05 * grid[-1]
+    with pytest.raises(ValueError, match="duplicate"):
+        radius_grid(np.ones((50, 3)), 10, random_state=check_random_state(0))

@@ -56,6 +56,16 @@ def _knn_from_sample(X, rows, k, n_jobs):
     return dist[:, 1:]
 
 
+def _kth_distinct(dist: np.ndarray, k: int) -> np.ndarray:
+    """Per row of ascending ``dist``, the k-th distinct positive value (or the
+    largest one); rows of zeros are dropped."""
+    step = np.diff(dist, axis=1, prepend=0.0) > 0  # a new distinct positive value
+    rank = np.cumsum(step, axis=1)
+    col = np.minimum((rank < k).sum(axis=1), dist.shape[1] - 1)
+    kth = dist[np.arange(len(dist)), col]
+    return kth[kth > 0]
+
+
 def radius_grid(
     X: np.ndarray,
     n_radii: int = 20,
@@ -69,7 +79,12 @@ def radius_grid(
     """Log-spaced radii from the median ``k_low``-NN to the median ``k_high``-NN
     distance (ALGORITHMS.md 14, "GC radii"): a scan from the noise scale up to
     neighbourhoods of a few hundred points, on which scale-selection rules
-    (geometric consistency, dimension plateaus) then look across radii."""
+    (geometric consistency, dimension plateaus) then look across radii.
+
+    Duplicated rows are not neighbours at a length scale: the low end is the
+    ``k_low``-th *distinct* positive distance of each sampled row (its
+    largest if it has fewer), so duplicates neither collapse the grid to
+    zero nor need an arbitrary floor."""
     n = X.shape[0]
     k_high = int(min(k_high, n - 1))
     k_low = int(min(k_low, k_high))
@@ -77,14 +92,13 @@ def radius_grid(
     rows = rng.choice(n, size=min(sample_size, n), replace=False)
     rows.sort()
     dist = _knn_from_sample(X, rows, k_high, n_jobs)
-    lo = float(np.median(dist[:, k_low - 1]))
     hi = float(np.median(dist[:, k_high - 1]))
-    if not np.isfinite(lo) or hi <= 0:
+    if not hi > 0:
         raise ValueError(
             "All sampled neighbour distances are zero: the data "
             "has (near-)duplicate rows only."
         )
-    lo = max(lo, hi * 1e-3)
+    lo = float(np.median(_kth_distinct(dist, k_low)))
     if hi <= lo:
         hi = lo * 2.0
     return np.geomspace(lo, hi, n_radii)
