@@ -222,7 +222,7 @@ def test_doubling_boundary_exclusion_on_a_cube():
         "cube", 6000, ambient_dim=10, intrinsic_dim=3, random_state=0
     )
     kw = dict(radius=0.1, sample_size=None, random_state=0)
-    keep = DoublingDimension(**kw).fit(X)
+    keep = DoublingDimension(boundary="keep", **kw).fit(X)
     est = DoublingDimension(boundary="exclude", **kw).fit(X)
     assert keep.interior_mask_.all() and np.isnan(keep.boundary_shift_).all()
     depth = np.minimum(U, 1.0 - U).min(axis=1)  # distance to the surface

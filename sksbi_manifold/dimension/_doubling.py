@@ -168,7 +168,7 @@ class DoublingDimension(BaseDimension):
         has no clear plateau (e.g. noise giving way to a boundary).
     bandwidth : {"silverman", "scott"} or float, default="silverman"
         KDE bandwidth of the vote (see :func:`kde_bandwidth`).
-    boundary : {"keep", "exclude"}, default="keep"
+    boundary : {"exclude", "keep"}, default="exclude"
         ``"exclude"`` leaves boundary points out of the vote (their ``2R``-ball
         is cut, which biases the estimate down; see Notes). A sampled point is
         a boundary point when the centroid of its ``2R``-neighbourhood is
@@ -255,11 +255,23 @@ class DoublingDimension(BaseDimension):
     the boundary (a 5-ball sampled with 20,000 points, whose smallest usable
     ``R`` is a quarter of its radius) the local estimates centre near 4.6,
     as the exact volume ratio predicts (see the tests); ``boundary="exclude"``
-    lets only the points with an uncut ``2R``-ball vote (4.9 there). The
+    lets only the points with an uncut ``2R``-ball vote (4.9 there), and is
+    the default. The
     global slope of :class:`CorrelationDimension` can use smaller radii (it
     needs pairs, not neighbours of every point) and
     :class:`EigengapDimension` counts directions, not volume; both are less
     affected.
+
+    Measured with default parameters (10,000 rows lifted into R^256, float32;
+    true d in brackets): 5-ball 4.84 [5], 3-ball 2.98 [3], swiss roll 1.99
+    [2], torus 1.96 [2], 4-sphere 3.93 [4]; with ambient noise 0.01 per
+    coordinate (a noise radius of 0.16 on unit-sized manifolds): torus 2.29,
+    2-sphere 2.29 [2], 5-ball 4.56 [5], 4-cube 3.43 [4]. What it cannot do:
+    in 4+ dimensions with both a boundary and such noise the radii where the
+    counts scale are the ones where the boundary cuts most balls and the
+    noise hides the centroid shift that would flag them, so the estimate is
+    0.4-0.6 low; :class:`EigengapDimension` stays within 0.2 on all of these
+    and is the one to trust there.
 
     Ball counts saturate at the data's diameter: where the ``2R``-ball of a
     typical point holds all other rows, ``N_2R / N_R`` is capped by the sample
@@ -306,7 +318,7 @@ class DoublingDimension(BaseDimension):
         plateau_width=0.5,
         plateau_tol=0.1,
         bandwidth="silverman",
-        boundary="keep",
+        boundary="exclude",
         sample_size=5000,
         random_state=None,
         n_jobs=None,
