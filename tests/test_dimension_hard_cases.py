@@ -265,3 +265,51 @@ def test_n_jobs_zero_is_rejected_naming_it(cls):
         cls(n_jobs=0).fit(X)
     for n_jobs in (None, 1, -1, -2):
         cls(n_jobs=n_jobs, random_state=0).fit(X)
+
+
+# ------------------------------------- high dimension: a bound, never silent
+def _high_dim(kind, d, seed, n=2500):
+    rng = np.random.default_rng(seed)
+    Z = rng.uniform(size=(n, d)) if kind == "cube" else rng.normal(size=(n, d))
+    rotation = np.linalg.qr(rng.normal(size=(d + 3, d + 3)))[0]
+    return np.c_[Z, np.zeros((n, 3))] @ rotation
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("kind, d", [("cube", 17), ("gaussian", 20)])
+def test_dimension_out_of_reach_is_flagged_as_a_lower_bound(kind, d, seed):
+    # 2,500 rows cannot show a 17-20 dimensional manifold at a local scale:
+    # Eigengap collapsed to ~1.1 and Doubling read 6-9, both silently.
+    X = _high_dim(kind, d, seed)
+    for Est in ESTIMATORS:
+        with pytest.warns(UndefinedDimensionWarning, match="only a lower bound"):
+            est = Est(random_state=seed).fit(X)
+        assert est.dimension_is_lower_bound_
+        assert est.dimension_ < d  # a bound, and below the truth
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("d", [8, 12])
+def test_never_below_half_the_dimension_without_a_warning(d, seed):
+    X = _high_dim("cube", d, seed)
+    for Est in ESTIMATORS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UndefinedDimensionWarning)
+            est = Est(random_state=seed).fit(X)
+        assert est.dimension_is_lower_bound_ or est.dimension_ >= d / 2
+
+
+@pytest.mark.parametrize("kind, d", [("ball", 3), ("sphere", 2), ("swiss_roll", 2)])
+def test_resolvable_dimension_is_not_flagged(kind, d):
+    X, _, _ = make_lifted_manifold(
+        kind,
+        4000,
+        intrinsic_dim=d if kind != "swiss_roll" else None,
+        ambient_dim=20,
+        random_state=0,
+    )
+    for Est in ESTIMATORS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UndefinedDimensionWarning)
+            est = Est(random_state=0).fit(X)
+        assert not est.dimension_is_lower_bound_

@@ -209,6 +209,17 @@ class BaseDimension(TransformerMixin, BaseEstimator):
             )
         return n_bad
 
+    def _flag_lower_bound(self, why: str | None) -> None:
+        """Set ``dimension_is_lower_bound_``; warn, saying ``why``, when it is."""
+        self.dimension_is_lower_bound_ = why is not None
+        if why is not None:
+            warnings.warn(
+                f"{type(self).__name__}: dimension_={self.dimension_:.3g} is only "
+                f"a lower bound: {why}",
+                UndefinedDimensionWarning,
+                stacklevel=4,
+            )
+
     def get_feature_names_out(self, input_features=None):
         """Output feature name: ``["local_dimension"]``.
 

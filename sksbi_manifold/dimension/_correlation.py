@@ -195,6 +195,10 @@ class CorrelationDimension(BaseDimension):
         Sampled rows with fewer than two fit radii holding a neighbour.
     counts_ : ndarray of shape (n_sampled, n_count_radii)
         Self-excluded neighbour counts at ``count_radii_``.
+    dimension_is_lower_bound_ : bool
+        True (with a warning) when ``dimension_`` is within one of the largest
+        slope the counts could show over ``fit_range_``: higher dimensions
+        would read the same.
     n_features_in_ : int
     feature_names_in_ : ndarray of str, defined when X has string feature names
 
@@ -346,7 +350,28 @@ class CorrelationDimension(BaseDimension):
         self.local_dimension_ = row_slopes(counts[:, fit], log_e[fit]).astype(X.dtype)
         self.summary_ = local_dimension_summary(self.local_dimension_)
         self.n_undefined_ = int(np.count_nonzero(np.isnan(self.local_dimension_)))
+        self._flag_lower_bound(self._out_of_reach(mean_counts[fit[0]], X.shape[0]))
         return self
+
+    def _out_of_reach(self, c_lo: float, n: int) -> str | None:
+        """Why ``dimension_`` is a lower bound, or None.
+
+        Over the fit range ``[r_lo, r_hi]`` the mean count can grow at most
+        from ``C(r_lo)`` to ``n - 1``: slope ``<= log((n-1)/C(r_lo)) /
+        log(r_hi/r_lo)``. Within one of that ceiling, a manifold of one more
+        dimension would read the same.
+        """
+        r_lo, r_hi = self.fit_range_
+        ceiling = float(np.log((n - 1) / max(c_lo, 1.0)) / np.log(r_hi / r_lo))
+        if not self.dimension_ > ceiling - 1.0:
+            return None
+        return (
+            f"over the fitted radii {r_lo:.4g}-{r_hi:.4g} the mean count can "
+            f"grow at most from {c_lo:.3g} to {n - 1}, a slope of {ceiling:.2f}, "
+            f"so any dimension above ~{ceiling - 1.0:.1f} reads about as this "
+            "one. The data may be of much higher dimension: pass more rows, or "
+            "use EigengapDimension."
+        )
 
     def _drop_saturated(self, X, edges, full, n_fit: int, rng) -> None:
         """Raise (fewer than two radii left) or warn about saturated user radii."""

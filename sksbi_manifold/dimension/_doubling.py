@@ -233,6 +233,10 @@ class DoublingDimension(BaseDimension):
     interior_mask_ : ndarray of bool of shape (n_sampled,)
         Sampled points whose estimate enters the vote (all with
         ``boundary="keep"``).
+    dimension_is_lower_bound_ : bool
+        True (with a warning) when ``dimension_`` is within one of the largest
+        dimension the data can show at ``radius_``, ``log2((n - 1) / N_R)``
+        (typical ``N_R``): higher dimensions would read the same.
     boundary_shift_ : ndarray of shape (n_sampled,)
         Tangent shift of the ``2R``-neighbourhood centroid over ``2R``
         (``boundary="exclude"``; NaN with ``"keep"``).
@@ -409,7 +413,30 @@ class DoublingDimension(BaseDimension):
             f"radius_={self.radius_:.4g}",
             n_full=np.count_nonzero(counts[:, pos_2r[scan.index]] >= n - 1),
         )
+        self._flag_lower_bound(
+            self._out_of_reach(np.median(counts[:, pos_r[scan.index]]), n)
+        )
         return self
+
+    def _out_of_reach(self, n_r: float, n: int) -> str | None:
+        """Why ``dimension_`` is a lower bound, or None.
+
+        ``N_2R / N_R`` cannot exceed ``(n - 1) / N_R``: where ``2**(d + 1)``
+        already does, dimension ``d + 1`` would look like ``d`` (the 2R-ball
+        of a (d+1)-manifold needs more rows than there are), so data of any
+        higher dimension read about as ``d``.
+        """
+        ceiling = float(np.log2((n - 1) / max(n_r, 1.0)))
+        if not self.dimension_ > ceiling - 1.0:
+            return None
+        return (
+            f"at radius_={self.radius_:.4g} a typical point has {n_r:.0f} "
+            f"neighbours, so the count ratio N_2R / N_R cannot exceed "
+            f"{n - 1} / {n_r:.0f} = 2**{ceiling:.2f}, and any dimension above "
+            f"~{ceiling - 1.0:.1f} reads about as this one. The data may be of "
+            "much higher dimension: pass more rows (each extra dimension needs "
+            "twice as many), or use EigengapDimension."
+        )
 
     def _exclude_boundary(self, X, rows, typical_count, rng) -> None:
         """Set ``interior_mask_`` / ``boundary_shift_`` (``boundary="exclude"``).

@@ -198,6 +198,12 @@ class EigengapDimension(BaseDimension):
         :func:`local_dimension_summary` of ``local_dimension_``.
     n_undefined_ : int
         Sampled points without any neighbour within ``radius_``.
+    dimension_is_lower_bound_ : bool
+        True (with a warning) when the kernel neighbourhood of a typical
+        point holds more than ``max_fraction`` of the rows and the estimate
+        falls more than one below the doubling scan's (below 1.5 with a given
+        ``epsilon``): the covariance is then not local and the estimate can
+        be far below the true dimension.
     scan_ : Bunch or None
         With ``epsilon="auto"``: ``radii``, ``dimension_by_radius`` (doubling
         curve of the sampled rows), ``flatness`` and ``radius`` (``R*``).
@@ -382,7 +388,39 @@ class EigengapDimension(BaseDimension):
         self.n_undefined_ = self._warn_undefined(
             self.local_dimension_, f"radius_={self.radius_:.4g}"
         )
+        self._flag_lower_bound(self._not_local(n_nb, X.shape[0]))
         return self
+
+    def _not_local(self, n_neighbors: np.ndarray, n: int) -> str | None:
+        """Why ``dimension_`` is a lower bound, or None.
+
+        A kernel holding more than ``max_fraction`` of the rows is not local:
+        in high dimension (few rows per direction) such a neighbourhood is
+        dominated by its direction towards the bulk of the data, the largest
+        gap becomes the first one and the estimate collapses towards 1. A wide
+        kernel is harmless where the estimate agrees with the doubling scan
+        (a sparse curve): it is flagged only when it falls more than one below
+        the doubling dimension at ``R*`` (``epsilon="auto"``), or below 1.5
+        with a given ``epsilon``.
+        """
+        share = float(np.median(n_neighbors)) / n
+        if share <= self.max_fraction:
+            return None
+        if self.scan_ is not None:
+            at = np.argmin(np.abs(self.scan_.radii - self.scan_.radius))
+            floor = float(self.scan_.dimension_by_radius[at]) - 1.0
+        if self.scan_ is None or not np.isfinite(floor):
+            floor = 1.5
+        if not self.dimension_ < floor:
+            return None
+        return (
+            f"the kernel neighbourhood of a typical point (radius_="
+            f"{self.radius_:.4g}) holds {share:.0%} of the rows, more than "
+            f"max_fraction={self.max_fraction:g}, so the local covariance is not "
+            "local: too few rows to resolve the dimension at a local scale (in "
+            "high dimension the first gap then wins and the estimate falls "
+            "towards 1). Pass more rows or a smaller epsilon."
+        )
 
     def transform(self, X):
         """Soft local eigengap dimension of rows against the fitted data.
