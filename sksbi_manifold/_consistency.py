@@ -50,6 +50,7 @@ from ._geometry.kernels import (
 from ._geometry.laplacian import laplacian_rows
 from ._geometry.local_pca import local_coordinates, weighted_local_pca
 from ._geometry.metric import metric_from_differences
+from .exceptions import BoundaryWarning
 
 SELECTIONS = ("argmin", "argmin_plus")
 DEFAULT_N_RADII = 20
@@ -127,10 +128,6 @@ def resolve_dims(intrinsic_dim, n_features: int | None = None) -> np.ndarray:
             f"({n_features}); local PCA cannot find more directions than that."
         )
     return dims
-
-
-class BoundaryWarning(UserWarning):
-    """The consistency minimum sits at an end of the radius grid."""
 
 
 def _argmin(loss: np.ndarray) -> int:

@@ -15,15 +15,11 @@ from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_feature_names_in,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._compat import Interval, StrOptions, _check_feature_names_in, _fit_context
 from ._consistency import (
     geometric_consistency,
     out_of_sample_distortion,
@@ -42,6 +38,7 @@ from ._validation import (
     check_not_constant,
     clip_n_components,
 )
+from .exceptions import DisconnectedGraphWarning, OutOfSampleWarning
 
 __all__ = [
     "DiffusionMapsGC",
@@ -53,14 +50,6 @@ __all__ = [
 _DEFAULT_INTRINSIC_DIM = 2
 # |mu_k| below this is treated as this value in the Nystrom division by mu_k.
 _MU_FLOOR = 1e-12
-
-
-class DisconnectedGraphWarning(UserWarning):
-    """The kernel graph has several connected components."""
-
-
-class OutOfSampleWarning(UserWarning):
-    """Rows given to ``transform`` had no training point within the cutoff."""
 
 
 def _default_intrinsic_dim(X, n_jobs, random_state) -> int:

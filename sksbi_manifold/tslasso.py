@@ -16,21 +16,19 @@ from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils import check_array, check_random_state
-from sklearn.utils._param_validation import (
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._compat import (
     HasMethods,
     Interval,
     StrOptions,
+    _check_feature_names_in,
+    _fit_context,
     validate_params,
 )
-from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import (
-    _check_feature_names_in,
-    check_is_fitted,
-    validate_data,
-)
-
 from ._geometry import distances, kernels, local_pca, scales
 from ._group_lasso import LassoPath, select_exactly
 from ._validation import N_JOBS_CONSTRAINT, check_min_samples, clip_n_components

@@ -31,6 +31,7 @@ from ..datasets import (
     load_parameters,
     make_cryoem_latents,
 )
+from ..exceptions import InputError
 from . import figures
 from .html import write_html
 
@@ -39,10 +40,6 @@ _MAX_COLOURINGS = 6  # parameters shown as colourings of the embedding
 _CHUNK = 25_000  # rows per out-of-sample step (one progress line each)
 _DEGREE_QUANTILE = 0.05  # weakest kernel degrees dropped before embedding (A.4)
 _MAX_OUTLIERS = 0.05  # DensityFlatteningSampler(radius="auto") keeps >= 95 %
-
-
-class InputError(ValueError):
-    """Bad report input: the message is shown to the user as one line."""
 
 
 @dataclass
