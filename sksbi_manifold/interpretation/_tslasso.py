@@ -21,7 +21,7 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._compat import (
+from .._compat import (
     HasMethods,
     Interval,
     StrOptions,
@@ -29,10 +29,10 @@ from ._compat import (
     _fit_context,
     validate_params,
 )
-from ._geometry import distances, kernels, local_pca, scales
+from .._geometry import distances, kernels, local_pca, scales
+from .._validation import N_JOBS_CONSTRAINT, check_min_samples, clip_n_components
 from ._group_lasso import LassoPath, select_exactly
-from ._validation import N_JOBS_CONSTRAINT, check_min_samples, clip_n_components
-from .interpolation import NadarayaWatsonInterpolator, _target_names
+from ._nadaraya_watson import NadarayaWatsonInterpolator, _target_names
 
 __all__ = ["TSLasso", "estimate_gradients"]
 
@@ -170,7 +170,7 @@ def estimate_gradients(
     Examples
     --------
     >>> import numpy as np
-    >>> from sksbi_manifold.tslasso import estimate_gradients
+    >>> from sksbi_manifold.interpretation import estimate_gradients
     >>> rng = np.random.RandomState(0)
     >>> X = rng.uniform(size=(2000, 2))
     >>> F = np.column_stack([X[:, 0], X[:, 0] + 2 * X[:, 1]])
@@ -385,7 +385,7 @@ class TSLasso(TransformerMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from sksbi_manifold.tslasso import TSLasso
+    >>> from sksbi_manifold.interpretation import TSLasso
     >>> rng = np.random.RandomState(0)
     >>> u, v = rng.uniform(size=(2, 1500))
     >>> X = np.column_stack([u, v, 0.1 * np.sin(3 * u)])  # a curved sheet

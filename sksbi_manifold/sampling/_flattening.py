@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_consistent_length, validate_data
 
-from ._compat import (
+from .._compat import (
     Interval,
     RealNotInt,
     RequestMethod,
@@ -33,9 +33,9 @@ from ._compat import (
     _safe_indexing,
     validate_params,
 )
-from ._geometry.distances import kernel_sums, radius_counts
-from ._geometry.scales import radius_grid
-from ._validation import (
+from .._geometry.distances import kernel_sums, radius_counts
+from .._geometry.scales import radius_grid
+from .._validation import (
     N_JOBS_CONSTRAINT,
     check_not_constant,
     check_radius_has_neighbors,
@@ -279,7 +279,7 @@ class DensityFlatteningSampler(BaseEstimator):
     See Also
     --------
     near_reference : The coverage filter alone.
-    sksbi_manifold.coverage.density_coverage : KDE coverage of two sets.
+    sksbi_manifold.sampling.density_coverage : KDE coverage of two sets.
 
     Notes
     -----

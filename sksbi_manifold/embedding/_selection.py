@@ -18,16 +18,16 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils import Bunch, check_random_state, get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _ies
-from ._compat import (
+from .._compat import (
     HasMethods,
     Interval,
     StrOptions,
     _check_feature_names_in,
     _fit_context,
 )
-from ._validation import N_JOBS_CONSTRAINT, clip_n_components
-from .embedding import DiffusionMapsGC
+from .._validation import N_JOBS_CONSTRAINT, clip_n_components
+from . import _ies
+from ._diffusion_maps import DiffusionMapsGC
 
 __all__ = ["IESSelector"]
 
@@ -268,7 +268,7 @@ class IESSelector(TransformerMixin, BaseEstimator):
 
     >>> import numpy as np
     >>> from sksbi_manifold.embedding import DiffusionMapsGC
-    >>> from sksbi_manifold.selection import IESSelector
+    >>> from sksbi_manifold.embedding import IESSelector
     >>> rng = np.random.RandomState(0)
     >>> X = np.c_[rng.uniform(0, 10, 800), rng.uniform(0, 4, 800)]
     >>> dm = DiffusionMapsGC(n_components=6, epsilon=0.6, eigen_solver="arpack")

@@ -16,11 +16,11 @@ from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._compat import Interval, StrOptions, _check_feature_names_in, _fit_context
-from ._geometry import distances, scales
-from ._geometry._device import check_device
-from ._validation import N_JOBS_CONSTRAINT
-from .exceptions import UnsupportedRowsWarning
+from .._compat import Interval, StrOptions, _check_feature_names_in, _fit_context
+from .._geometry import distances, scales
+from .._geometry._device import check_device
+from .._validation import N_JOBS_CONSTRAINT
+from ..exceptions import UnsupportedRowsWarning
 
 __all__ = ["NadarayaWatsonInterpolator", "UnsupportedRowsWarning"]
 
@@ -143,7 +143,7 @@ class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator
     Examples
     --------
     >>> import numpy as np
-    >>> from sksbi_manifold.interpolation import NadarayaWatsonInterpolator
+    >>> from sksbi_manifold.interpretation import NadarayaWatsonInterpolator
     >>> rng = np.random.RandomState(0)
     >>> X = rng.uniform(-1, 1, size=(400, 2))
     >>> y = np.sin(3 * X[:, 0])
