@@ -16,8 +16,8 @@ import json
 import os
 import time
 
-from sksbi_manifold.coverage import density_coverage
 from sksbi_manifold.datasets import make_toy_cryo_latents
+from sksbi_manifold.sampling import density_coverage
 
 
 def main(argv=None) -> dict:

@@ -99,7 +99,7 @@ def _run(method, n, n_jobs, params):
     t = time.perf_counter()
     info: dict = {}
     if method == "gc":
-        from sksbi_manifold._consistency import geometric_consistency
+        from sksbi_manifold.embedding._consistency import geometric_consistency
 
         gc = geometric_consistency(
             X, None, 2, sample_size=200, random_state=0, n_jobs=n_jobs

@@ -26,7 +26,7 @@ from sklearn.metrics import r2_score
 from sklearn.neighbors import KNeighborsRegressor, RadiusNeighborsRegressor
 
 from sksbi_manifold.datasets import make_toy_cryo_latents
-from sksbi_manifold.interpolation import NadarayaWatsonInterpolator
+from sksbi_manifold.interpretation import NadarayaWatsonInterpolator
 
 
 def _timed(est, X, y, Xt):

@@ -31,7 +31,7 @@ from sklearn.pipeline import make_pipeline
 
 from sksbi_manifold import NadarayaWatsonInterpolator
 from sksbi_manifold.datasets import make_toy_cryo_latents
-from sksbi_manifold.interpolation import UnsupportedRowsWarning
+from sksbi_manifold.exceptions import UnsupportedRowsWarning
 
 sim = make_toy_cryo_latents(2500, domain="simulated", random_state=0)
 exp = make_toy_cryo_latents(1500, domain="experimental", random_state=1)

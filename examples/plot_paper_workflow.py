@@ -45,8 +45,10 @@ from sksbi_manifold import (
     near_reference,
 )
 from sksbi_manifold.datasets import make_toy_cryo_latents
-from sksbi_manifold.dimension import UndefinedDimensionWarning
-from sksbi_manifold.interpolation import UnsupportedRowsWarning
+from sksbi_manifold.exceptions import (
+    UndefinedDimensionWarning,
+    UnsupportedRowsWarning,
+)
 
 start = time.perf_counter()
 exp = make_toy_cryo_latents(4000, domain="experimental", random_state=0)

@@ -7,19 +7,25 @@ intrinsically low dimensional* that they implement.
 """
 
 from ._geometry.metric import riemannian_metric
-from .coverage import CoverageResult, density_coverage
 from .dimension import (
     CorrelationDimension,
     DoublingDimension,
     EigengapDimension,
-    UndefinedDimensionWarning,
 )
-from .embedding import DiffusionMapsGC, DisconnectedGraphWarning, OutOfSampleWarning
-from .interpolation import NadarayaWatsonInterpolator, UnsupportedRowsWarning
-from .relaxation import RiemannianRelaxation
-from .sampling import DensityFlatteningSampler, near_reference
-from .selection import IESSelector
-from .tslasso import TSLasso, estimate_gradients
+from .embedding import DiffusionMapsGC, IESSelector, RiemannianRelaxation
+from .exceptions import (
+    DisconnectedGraphWarning,
+    OutOfSampleWarning,
+    UndefinedDimensionWarning,
+    UnsupportedRowsWarning,
+)
+from .interpretation import NadarayaWatsonInterpolator, TSLasso, estimate_gradients
+from .sampling import (
+    CoverageResult,
+    DensityFlatteningSampler,
+    density_coverage,
+    near_reference,
+)
 
 __version__ = "0.1.0.dev0"
 

@@ -6,8 +6,8 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-from sklearn.utils._param_validation import Interval
 
+from ._compat import Interval
 from ._geometry import distances
 
 # ``n_jobs`` as joblib reads it: None, 1, 2, ... or -1 (all CPUs), -2, ...;

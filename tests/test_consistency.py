@@ -5,17 +5,17 @@ import pytest
 import scipy.sparse as sp
 from sklearn.neighbors import kneighbors_graph, radius_neighbors_graph
 
-from sksbi_manifold._consistency import (
+from sksbi_manifold._geometry import distances
+from sksbi_manifold._geometry.kernels import gaussian_affinity
+from sksbi_manifold._geometry.laplacian import renormalized_laplacian
+from sksbi_manifold.datasets import make_lifted_manifold
+from sksbi_manifold.embedding._consistency import (
     geometric_consistency,
     out_of_sample_distortion,
     resolve_dims,
     select_radius,
     symmetric_distance_graph,
 )
-from sksbi_manifold._geometry import distances
-from sksbi_manifold._geometry.kernels import gaussian_affinity
-from sksbi_manifold._geometry.laplacian import renormalized_laplacian
-from sksbi_manifold.datasets import make_lifted_manifold
 
 
 def noisy_roll(n, seed=0):

@@ -13,13 +13,9 @@ from scipy.special import logsumexp
 from sklearn.model_selection import KFold
 from sklearn.neighbors import KernelDensity
 
-from sksbi_manifold.coverage import (
-    CoverageResult,
-    _cv_log_likelihood,
-    _kde_log_density,
-    density_coverage,
-)
 from sksbi_manifold.datasets import make_toy_cryo_latents
+from sksbi_manifold.sampling import CoverageResult, density_coverage
+from sksbi_manifold.sampling._coverage import _cv_log_likelihood, _kde_log_density
 
 
 def _gauss(seed, n, dim, scale=1.0, shift=0.0):

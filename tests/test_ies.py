@@ -9,11 +9,9 @@ import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sksbi_manifold import _ies
 from sksbi_manifold._geometry import distances, eigen, kernels, laplacian, metric
 from sksbi_manifold.datasets import make_lifted_manifold
-from sksbi_manifold.embedding import DiffusionMapsGC
-from sksbi_manifold.selection import IESSelector
+from sksbi_manifold.embedding import DiffusionMapsGC, IESSelector, _ies
 
 ESTIMATORS = [
     IESSelector(

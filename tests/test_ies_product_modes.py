@@ -16,11 +16,9 @@ import itertools
 import numpy as np
 import pytest
 
-from sksbi_manifold import _ies
 from sksbi_manifold._geometry.metric import metric_eigen
 from sksbi_manifold.datasets import make_lifted_manifold
-from sksbi_manifold.embedding import DiffusionMapsGC
-from sksbi_manifold.selection import IESSelector
+from sksbi_manifold.embedding import DiffusionMapsGC, IESSelector, _ies
 
 WIDTH = 4.0  # strip height H of make_lifted_manifold: y in [-2, 2]
 ASPECTS = [4.0, 2 * np.pi, 8.0, 10.0]

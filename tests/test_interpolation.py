@@ -10,7 +10,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sksbi_manifold.interpolation import (
+from sksbi_manifold.interpretation import (
     NadarayaWatsonInterpolator,
     UnsupportedRowsWarning,
 )

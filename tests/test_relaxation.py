@@ -11,13 +11,15 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sksbi_manifold import _relaxation
 from sksbi_manifold._geometry import distances, eigen, kernels, laplacian, metric
 from sksbi_manifold.datasets import make_lifted_manifold
-from sksbi_manifold.embedding import DiffusionMapsGC
-from sksbi_manifold.interpolation import NadarayaWatsonInterpolator
-from sksbi_manifold.relaxation import RiemannianRelaxation
-from sksbi_manifold.selection import IESSelector
+from sksbi_manifold.embedding import (
+    DiffusionMapsGC,
+    IESSelector,
+    RiemannianRelaxation,
+    _relaxation,
+)
+from sksbi_manifold.interpretation import NadarayaWatsonInterpolator
 
 ESTIMATORS = [
     RiemannianRelaxation(

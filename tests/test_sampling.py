@@ -13,11 +13,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sksbi_manifold._geometry.scales import radius_grid
-from sksbi_manifold.sampling import (
-    DensityFlatteningSampler,
+from sksbi_manifold.sampling import DensityFlatteningSampler, near_reference
+from sksbi_manifold.sampling._flattening import (
     _capped_inclusion_probabilities,
     _histogram_entropy,
-    near_reference,
 )
 
 # Test-friendly instances for sklearn's common checks (merged into test_common).

@@ -10,9 +10,17 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sksbi_manifold._geometry import distances, kernels, local_pca
-from sksbi_manifold._group_lasso import fista, group_norms, lambda_max, select_exactly
-from sksbi_manifold.interpolation import NadarayaWatsonInterpolator
-from sksbi_manifold.tslasso import TSLasso, estimate_gradients
+from sksbi_manifold.interpretation import (
+    NadarayaWatsonInterpolator,
+    TSLasso,
+    estimate_gradients,
+)
+from sksbi_manifold.interpretation._group_lasso import (
+    fista,
+    group_norms,
+    lambda_max,
+    select_exactly,
+)
 
 # Test-friendly instances for the common sklearn checks (merged into
 # tests/test_common.py by the lead).

@@ -8,7 +8,7 @@
   per-point summary (histogram, KDE) that reports plot.
 """
 
-from ._base import UndefinedDimensionWarning
+from ..exceptions import UndefinedDimensionWarning
 from ._correlation import CorrelationDimension
 from ._doubling import DoublingDimension
 from ._eigengap import EigengapDimension

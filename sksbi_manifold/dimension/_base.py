@@ -7,19 +7,16 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_feature_names_in,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._compat import Interval, StrOptions, _check_feature_names_in
 from .._geometry.scales import knn_scale_quantiles, saturation_scale
 from .._validation import (
     N_JOBS_CONSTRAINT,
     check_not_constant,
     check_radius_has_neighbors,
 )
+from ..exceptions import UndefinedDimensionWarning
 from ._scan import min_rows, scan_bounds
 from ._summary import local_dimension_summary
 
@@ -46,15 +43,6 @@ BANDWIDTH_CONSTRAINT = [
     StrOptions({"silverman", "scott"}),
     Interval(Real, 0, None, closed="neither"),
 ]
-
-
-class UndefinedDimensionWarning(UserWarning):
-    """The data define no dimension at the scale used.
-
-    Many points have no neighbour there (their estimate is NaN), or the data
-    are too few for the scale rule (the estimate rests on a handful of
-    neighbours per point).
-    """
 
 
 class BaseDimension(TransformerMixin, BaseEstimator):

@@ -7,12 +7,12 @@ from numbers import Integral
 from typing import ClassVar
 
 import numpy as np
-from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._compat import Interval, StrOptions, _fit_context
 from .._geometry._device import check_device
-from ._base import SCAN_CONSTRAINTS, BaseDimension, UndefinedDimensionWarning
+from ..exceptions import UndefinedDimensionWarning
+from ._base import SCAN_CONSTRAINTS, BaseDimension
 from ._doubling import user_radii
 from ._scan import (
     doubling_grid,

@@ -8,10 +8,9 @@ from typing import ClassVar
 
 import numpy as np
 from scipy.stats import trim_mean
-from sklearn.base import _fit_context
 from sklearn.utils import Bunch, check_random_state
-from sklearn.utils._param_validation import StrOptions
 
+from .._compat import StrOptions, _fit_context
 from .._geometry._device import check_device
 from ._base import BANDWIDTH_CONSTRAINT, SCAN_CONSTRAINTS, BaseDimension
 from ._boundary import boundary_points, tangent_shift

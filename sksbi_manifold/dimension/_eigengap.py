@@ -7,10 +7,10 @@ from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import _fit_context, clone
+from sklearn.base import clone
 from sklearn.utils import Bunch, check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
+from .._compat import HasMethods, Interval, StrOptions, _fit_context
 from .._geometry._device import check_device
 from .._geometry.distances import data_unit, radius_graph
 from .._geometry.kernels import entry_rows, gaussian_affinity

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from .. import __version__
-from .workflow import InputError, ReportConfig, run_report
+from ..exceptions import InputError
+from .workflow import ReportConfig, run_report
 
 
 class _Parser(argparse.ArgumentParser):

@@ -31,6 +31,7 @@ from ..datasets import (
     load_parameters,
     make_cryoem_latents,
 )
+from ..exceptions import InputError
 from . import figures
 from .html import write_html
 
@@ -39,10 +40,6 @@ _MAX_COLOURINGS = 6  # parameters shown as colourings of the embedding
 _CHUNK = 25_000  # rows per out-of-sample step (one progress line each)
 _DEGREE_QUANTILE = 0.05  # weakest kernel degrees dropped before embedding (A.4)
 _MAX_OUTLIERS = 0.05  # DensityFlatteningSampler(radius="auto") keeps >= 95 %
-
-
-class InputError(ValueError):
-    """Bad report input: the message is shown to the user as one line."""
 
 
 @dataclass
@@ -341,7 +338,7 @@ def _coverage_split(config: ReportConfig, n_min: int) -> tuple[int, int]:
 
 
 def _coverage(state: _State) -> None:
-    from ..coverage import density_coverage
+    from ..sampling import density_coverage
 
     if state.reference is None:
         return
@@ -456,7 +453,8 @@ def _flatten(state: _State) -> None:
 
 def _parameters(state: _State) -> None:
     """Parameters of the target rows: given, or carried from the reference."""
-    from ..interpolation import NadarayaWatsonInterpolator, UnsupportedRowsWarning
+    from ..exceptions import UnsupportedRowsWarning
+    from ..interpretation import NadarayaWatsonInterpolator
 
     tgt, ref, cfg = state.target, state.reference, state.config
     if tgt.params is not None:
@@ -505,8 +503,7 @@ def _parameters(state: _State) -> None:
 
 
 def _embedding(state: _State) -> None:
-    from ..embedding import DiffusionMapsGC
-    from ..selection import IESSelector
+    from ..embedding import DiffusionMapsGC, IESSelector
 
     cfg, ds = state.config, state.target
     flat = state.fitted["flattened"]
@@ -600,8 +597,7 @@ class _Chart(BaseEstimator):
 
 def _relax(cfg: ReportConfig, dm, ies, Xs) -> tuple:
     """Relax the IES chart on at most ``n_relax`` embedded rows (positions)."""
-    from ..embedding import DiffusionMapsGC
-    from ..relaxation import RiemannianRelaxation
+    from ..embedding import DiffusionMapsGC, RiemannianRelaxation
 
     n = Xs.shape[0]
     pos, inner, graph = np.arange(n), ies, dm
@@ -660,9 +656,11 @@ def _eigengap(state: _State) -> None:
 
 def _out_of_sample(state: _State) -> None:
     """Local dimension and embedding coordinates of every target row, O(n k)."""
-    from ..dimension import UndefinedDimensionWarning
-    from ..embedding import OutOfSampleWarning
-    from ..interpolation import UnsupportedRowsWarning
+    from ..exceptions import (
+        OutOfSampleWarning,
+        UndefinedDimensionWarning,
+        UnsupportedRowsWarning,
+    )
 
     cfg, ds, f = state.config, state.target, state.fitted
     dd, _ = f["doubling"]
@@ -772,7 +770,7 @@ def _embedding_figures(state: _State) -> None:
 
 
 def _tslasso(state: _State) -> None:
-    from ..tslasso import TSLasso
+    from ..interpretation import TSLasso
 
     cfg, ds, f = state.config, state.target, state.fitted
     if ds.params is None:

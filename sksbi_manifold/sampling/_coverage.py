@@ -22,10 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.utils import check_array, check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ._geometry.distances import gaussian_log_sums, knn_distances
-from ._validation import N_JOBS_CONSTRAINT
+from .._compat import Interval, StrOptions, validate_params
+from .._geometry.distances import gaussian_log_sums, knn_distances
+from .._validation import N_JOBS_CONSTRAINT
 
 __all__ = ["CoverageResult", "density_coverage"]
 
@@ -513,7 +513,7 @@ def density_coverage(
     Examples
     --------
     >>> import numpy as np
-    >>> from sksbi_manifold.coverage import density_coverage
+    >>> from sksbi_manifold.sampling import density_coverage
     >>> rng = np.random.default_rng(0)
     >>> wide = rng.normal(size=(600, 3))
     >>> narrow = 0.5 * rng.normal(size=(600, 3))

@@ -20,20 +20,22 @@ from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context
-from sklearn.utils import _safe_indexing, check_array, check_random_state
-from sklearn.utils._metadata_requests import RequestMethod
-from sklearn.utils._param_validation import (
-    Interval,
-    RealNotInt,
-    StrOptions,
-    validate_params,
-)
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_consistent_length, validate_data
 
-from ._geometry.distances import kernel_sums, radius_counts
-from ._geometry.scales import radius_grid
-from ._validation import (
+from .._compat import (
+    Interval,
+    RealNotInt,
+    RequestMethod,
+    StrOptions,
+    _fit_context,
+    _safe_indexing,
+    validate_params,
+)
+from .._geometry.distances import kernel_sums, radius_counts
+from .._geometry.scales import radius_grid
+from .._validation import (
     N_JOBS_CONSTRAINT,
     check_not_constant,
     check_radius_has_neighbors,
@@ -277,7 +279,7 @@ class DensityFlatteningSampler(BaseEstimator):
     See Also
     --------
     near_reference : The coverage filter alone.
-    sksbi_manifold.coverage.density_coverage : KDE coverage of two sets.
+    sksbi_manifold.sampling.density_coverage : KDE coverage of two sets.
 
     Notes
     -----

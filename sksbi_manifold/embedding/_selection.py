@@ -14,18 +14,20 @@ from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils import Bunch, check_random_state, get_tags
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_feature_names_in,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _check_feature_names_in,
+    _fit_context,
+)
+from .._validation import N_JOBS_CONSTRAINT, clip_n_components
 from . import _ies
-from ._validation import N_JOBS_CONSTRAINT, clip_n_components
-from .embedding import DiffusionMapsGC
+from ._diffusion_maps import DiffusionMapsGC
 
 __all__ = ["IESSelector"]
 
@@ -266,7 +268,7 @@ class IESSelector(TransformerMixin, BaseEstimator):
 
     >>> import numpy as np
     >>> from sksbi_manifold.embedding import DiffusionMapsGC
-    >>> from sksbi_manifold.selection import IESSelector
+    >>> from sksbi_manifold.embedding import IESSelector
     >>> rng = np.random.RandomState(0)
     >>> X = np.c_[rng.uniform(0, 10, 800), rng.uniform(0, 4, 800)]
     >>> dm = DiffusionMapsGC(n_components=6, epsilon=0.6, eigen_solver="arpack")

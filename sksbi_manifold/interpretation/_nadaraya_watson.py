@@ -12,18 +12,15 @@ from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_feature_names_in,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._geometry import distances, scales
-from ._geometry._device import check_device
-from ._validation import N_JOBS_CONSTRAINT
+from .._compat import Interval, StrOptions, _check_feature_names_in, _fit_context
+from .._geometry import distances, scales
+from .._geometry._device import check_device
+from .._validation import N_JOBS_CONSTRAINT
+from ..exceptions import UnsupportedRowsWarning
 
 __all__ = ["NadarayaWatsonInterpolator", "UnsupportedRowsWarning"]
 
@@ -34,10 +31,6 @@ _GRID_NEIGHBORS = 50
 _EXTEND_SIZE = 5
 _MAX_EXTENSIONS = 8
 _EDGE_RTOL = 1e-9  # an edge optimum must beat its neighbour by this much
-
-
-class UnsupportedRowsWarning(UserWarning):
-    """Rows had no training point within the kernel cutoff (fallback used)."""
 
 
 def _target_names(y, n_outputs: int, prefix: str) -> np.ndarray:
@@ -150,7 +143,7 @@ class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator
     Examples
     --------
     >>> import numpy as np
-    >>> from sksbi_manifold.interpolation import NadarayaWatsonInterpolator
+    >>> from sksbi_manifold.interpretation import NadarayaWatsonInterpolator
     >>> rng = np.random.RandomState(0)
     >>> X = rng.uniform(-1, 1, size=(400, 2))
     >>> y = np.sin(3 * X[:, 0])

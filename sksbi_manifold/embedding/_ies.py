@@ -35,7 +35,7 @@ from itertools import combinations
 import numpy as np
 from sklearn.utils.parallel import Parallel, delayed
 
-from ._geometry.metric import metric_eigen, riemannian_metric
+from .._geometry.metric import metric_eigen, riemannian_metric
 
 # Reference zeta grid (yuchaz `regu_path.zeta_search`): logspace(1e-2, 1e5, 300).
 ZETA_LOW, ZETA_HIGH, ZETA_POINTS = 1e-2, 1e5, 300

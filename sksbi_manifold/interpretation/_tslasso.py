@@ -16,30 +16,28 @@ from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils import check_array, check_random_state
-from sklearn.utils._param_validation import (
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._compat import (
     HasMethods,
     Interval,
     StrOptions,
+    _check_feature_names_in,
+    _fit_context,
     validate_params,
 )
-from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import (
-    _check_feature_names_in,
-    check_is_fitted,
-    validate_data,
-)
-
-from ._geometry import distances, kernels, local_pca, scales
-from ._group_lasso import LassoPath, select_exactly
-from ._validation import (
+from .._geometry import distances, kernels, local_pca, scales
+from .._validation import (
     N_JOBS_CONSTRAINT,
     check_kernel_scale,
     check_min_samples,
     clip_n_components,
 )
-from .interpolation import NadarayaWatsonInterpolator, _target_names
+from ._group_lasso import LassoPath, select_exactly
+from ._nadaraya_watson import NadarayaWatsonInterpolator, _target_names
 
 __all__ = ["TSLasso", "estimate_gradients"]
 
@@ -177,7 +175,7 @@ def estimate_gradients(
     Examples
     --------
     >>> import numpy as np
-    >>> from sksbi_manifold.tslasso import estimate_gradients
+    >>> from sksbi_manifold.interpretation import estimate_gradients
     >>> rng = np.random.RandomState(0)
     >>> X = rng.uniform(size=(2000, 2))
     >>> F = np.column_stack([X[:, 0], X[:, 0] + 2 * X[:, 1]])
@@ -392,7 +390,7 @@ class TSLasso(TransformerMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from sksbi_manifold.tslasso import TSLasso
+    >>> from sksbi_manifold.interpretation import TSLasso
     >>> rng = np.random.RandomState(0)
     >>> u, v = rng.uniform(size=(2, 1500))
     >>> X = np.column_stack([u, v, 0.1 * np.sin(3 * u)])  # a curved sheet

@@ -15,33 +15,30 @@ from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_feature_names_in,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._consistency import (
-    geometric_consistency,
-    out_of_sample_distortion,
-    resolve_dims,
-    symmetric_distance_graph,
-)
-from ._geometry import distances
-from ._geometry._device import check_device
-from ._geometry.eigen import laplacian_eigenpairs
-from ._geometry.kernels import entry_rows, gaussian_affinity, threshold_graph
-from ._geometry.laplacian import connected_components_count, renormalized_laplacian
-from ._geometry.metric import riemannian_metric
-from ._validation import (
+from .._compat import Interval, StrOptions, _check_feature_names_in, _fit_context
+from .._geometry import distances
+from .._geometry._device import check_device
+from .._geometry.eigen import laplacian_eigenpairs
+from .._geometry.kernels import entry_rows, gaussian_affinity, threshold_graph
+from .._geometry.laplacian import connected_components_count, renormalized_laplacian
+from .._geometry.metric import riemannian_metric
+from .._validation import (
     N_JOBS_CONSTRAINT,
     check_kernel_scale,
     check_kernel_width_below_spread,
     check_not_constant,
     clip_n_components,
+)
+from ..exceptions import DisconnectedGraphWarning, OutOfSampleWarning
+from ._consistency import (
+    geometric_consistency,
+    out_of_sample_distortion,
+    resolve_dims,
+    symmetric_distance_graph,
 )
 
 __all__ = [
@@ -56,18 +53,10 @@ _DEFAULT_INTRINSIC_DIM = 2
 _MU_FLOOR = 1e-12
 
 
-class DisconnectedGraphWarning(UserWarning):
-    """The kernel graph has several connected components."""
-
-
-class OutOfSampleWarning(UserWarning):
-    """Rows given to ``transform`` had no training point within the cutoff."""
-
-
 def _default_intrinsic_dim(X, n_jobs, random_state) -> int:
     """Doubling-dimension estimate if that estimator is available, else 2."""
     try:
-        from .dimension import DoublingDimension
+        from ..dimension import DoublingDimension
     except ImportError:
         return _DEFAULT_INTRINSIC_DIM
     est = DoublingDimension()

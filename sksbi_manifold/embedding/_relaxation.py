@@ -29,7 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import minimize
 
-from ._geometry.metric import metric_eigen
+from .._geometry.metric import metric_eigen
 
 # Stagnation window of the stopping rule (iterations).
 STAGNATION_WINDOW = 10

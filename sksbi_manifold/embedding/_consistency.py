@@ -39,17 +39,18 @@ import scipy.sparse as sp
 from sklearn.utils import check_random_state
 from threadpoolctl import ThreadpoolController
 
-from ._geometry import distances, scales
-from ._geometry.kernels import (
+from .._geometry import distances, scales
+from .._geometry.kernels import (
     add_self_loops,
     entry_rows,
     gaussian_affinity,
     gaussian_degrees,
     threshold_graph,
 )
-from ._geometry.laplacian import laplacian_rows
-from ._geometry.local_pca import local_coordinates, weighted_local_pca
-from ._geometry.metric import metric_from_differences
+from .._geometry.laplacian import laplacian_rows
+from .._geometry.local_pca import local_coordinates, weighted_local_pca
+from .._geometry.metric import metric_from_differences
+from ..exceptions import BoundaryWarning
 
 SELECTIONS = ("argmin", "argmin_plus")
 DEFAULT_N_RADII = 20
@@ -127,10 +128,6 @@ def resolve_dims(intrinsic_dim, n_features: int | None = None) -> np.ndarray:
             f"({n_features}); local PCA cannot find more directions than that."
         )
     return dims
-
-
-class BoundaryWarning(UserWarning):
-    """The consistency minimum sits at an end of the radius grid."""
 
 
 def _argmin(loss: np.ndarray) -> int:
@@ -539,7 +536,7 @@ def geometric_consistency(
     Examples
     --------
     >>> import numpy as np
-    >>> from sksbi_manifold._consistency import geometric_consistency
+    >>> from sksbi_manifold.embedding._consistency import geometric_consistency
     >>> rng = np.random.RandomState(0)
     >>> t = rng.uniform(0, 2 * np.pi, 400)
     >>> X = np.c_[np.cos(t), np.sin(t)]

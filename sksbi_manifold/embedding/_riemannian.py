@@ -17,22 +17,24 @@ from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_feature_names_in,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _check_feature_names_in,
+    _fit_context,
+)
+from .._geometry import distances
+from .._geometry.kernels import gaussian_affinity
+from .._geometry.laplacian import renormalized_laplacian
+from .._validation import N_JOBS_CONSTRAINT, clip_n_components
+from ..interpretation._nadaraya_watson import NadarayaWatsonInterpolator
 from . import _relaxation
-from ._geometry import distances
-from ._geometry.kernels import gaussian_affinity
-from ._geometry.laplacian import renormalized_laplacian
-from ._validation import N_JOBS_CONSTRAINT, clip_n_components
-from .interpolation import NadarayaWatsonInterpolator
-from .selection import IESSelector, fitted_inner, read_embedding_protocol
+from ._selection import IESSelector, fitted_inner, read_embedding_protocol
 
 __all__ = ["RiemannianRelaxation"]
 
@@ -194,7 +196,7 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
     --------
     >>> import numpy as np
     >>> from sksbi_manifold.embedding import DiffusionMapsGC
-    >>> from sksbi_manifold.relaxation import RiemannianRelaxation
+    >>> from sksbi_manifold.embedding import RiemannianRelaxation
     >>> rng = np.random.RandomState(0)
     >>> X = np.c_[rng.uniform(0, 6, 600), rng.uniform(0, 3, 600)]
     >>> dm = DiffusionMapsGC(n_components=2, epsilon=0.4, eigen_solver="arpack",

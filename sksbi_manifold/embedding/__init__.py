@@ -1,0 +1,27 @@
+"""Embedding estimators (paper Section 3, Appendix A.4-A.5; ALGORITHMS.md 4-6).
+
+- :class:`DiffusionMapsGC`: Diffusion Maps with the kernel width chosen by
+  geometric consistency (``_diffusion_maps``; the search is ``_consistency``).
+- :class:`IESSelector`: independent eigencoordinate selection over a fitted
+  embedding (``_selection``; the search is ``_ies``).
+- :class:`RiemannianRelaxation`: relaxation of an embedding toward isometry
+  (``_riemannian``; loss, gradient and L-BFGS driver are ``_relaxation``).
+- :func:`riemannian_metric`: the dual metric of an embedding (geometry layer).
+- The warnings these estimators raise (defined in :mod:`sksbi_manifold.exceptions`).
+"""
+
+from .._geometry.metric import riemannian_metric
+from ..exceptions import BoundaryWarning, DisconnectedGraphWarning, OutOfSampleWarning
+from ._diffusion_maps import DiffusionMapsGC
+from ._riemannian import RiemannianRelaxation
+from ._selection import IESSelector
+
+__all__ = [
+    "BoundaryWarning",
+    "DiffusionMapsGC",
+    "DisconnectedGraphWarning",
+    "IESSelector",
+    "OutOfSampleWarning",
+    "RiemannianRelaxation",
+    "riemannian_metric",
+]
