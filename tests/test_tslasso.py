@@ -197,6 +197,18 @@ def test_swiss_roll_small_selects_t_and_y_analytic_and_estimated():
     assert est.selection_frequency_[:2].tolist() == [1.0, 1.0]
 
 
+def test_float32_latents_run_float32_geometry_with_the_same_answer():
+    # float32 input: float32 local PCA and differences (half the cost of the
+    # stage on 256-d latents); the selection and the path must not change.
+    X, F, _, _ = swiss_roll(2000, ambient_dim=20)
+    kw = dict(n_components=2, sample_size=60, n_repeats=3, epsilon=4.2)
+    f64 = TSLasso(random_state=0, **kw).fit(X, F)
+    f32 = TSLasso(random_state=0, **kw).fit(X.astype(np.float32), F)
+    assert f32.selections_ == f64.selections_
+    np.testing.assert_allclose(f32.lambda_max_, f64.lambda_max_, rtol=1e-4)
+    np.testing.assert_allclose(f32.lambdas_, f64.lambdas_, rtol=1e-4)
+
+
 def test_distractors_normal_to_the_manifold_are_never_selected():
     # Functions whose gradients are normal to the roll (the padding axes,
     # made non-constant by small noise) next to the true coordinates t, y.

@@ -292,24 +292,28 @@ def _pca_task(X, weights, rows, n_components, n_values, center, method):
     nb = _neighbourhoods(weights, rows)
     centers, A = _centered_differences(X, nb, rows, center)
     scale = _unit_scale(A)
-    A /= scale[:, None, None]
+    if scale != 1.0:
+        A /= scale
     values, vectors = _local_eigen(A, n_components, n_values, method)
-    with np.errstate(over="ignore"):  # beyond ~1e154 the true values are inf
-        values = values * (scale.astype(np.float64) ** 2)[:, None]
+    if scale != 1.0:
+        with np.errstate(over="ignore"):  # beyond ~1e154 the true values are inf
+            values = values * np.float64(scale) ** 2
     return vectors, values, centers, nb.counts
 
 
-def _unit_scale(A: np.ndarray) -> np.ndarray:
-    """Per-centre power of two bringing ``max |A_i|`` into [0.5, 1).
+def _unit_scale(A: np.ndarray) -> float:
+    """A power of two bringing the chunk's ``max |A|`` near 1, or 1.0.
 
-    The products ``A^T A`` then neither overflow (differences above ~1e154
+    The products ``A^T A`` must neither overflow (differences above ~1e154
     made LAPACK fail to converge) nor underflow (below ~1e-154 every
-    eigenvalue was 0); dividing by a power of two is exact, so the
-    eigenvectors and the rescaled eigenvalues are unchanged elsewhere.
+    eigenvalue was 0). Dividing by a power of two is exact, so eigenvectors
+    and rescaled eigenvalues are unchanged; within 2**+-100 (all ordinary
+    data) nothing is divided at all.
     """
-    peak = np.abs(A).max(axis=(1, 2), initial=0.0)
-    exponent = np.frexp(np.where(peak > 0, peak, 1.0))[1]
-    return np.ldexp(np.ones_like(peak), exponent)
+    peak = float(max(A.max(initial=0.0), -A.min(initial=0.0)))
+    if peak == 0.0 or 2.0**-100 < peak < 2.0**100:
+        return 1.0
+    return float(np.ldexp(1.0, np.frexp(peak)[1]))
 
 
 def weighted_local_pca(
@@ -443,14 +447,16 @@ def _gradient_task(X, F, weights, rows, n_components, center, method, rcond, U):
     nb = _neighbourhoods(weights, rows)
     _, A = _centered_differences(X, nb, rows, center)
     scale = _unit_scale(A)  # regress in exactly rescaled units (no overflow)
-    A /= scale[:, None, None]
+    if scale != 1.0:
+        A /= scale
     if U is None:
         _, U = _local_eigen(A, n_components, n_components, method)
-    design = A @ U  # sqrt(w_ij) Delta_ij / scale_i, (c, width, k)
+    design = A @ U.astype(A.dtype, copy=False)  # sqrt(w_ij) Delta_ij / scale
+    design = design.astype(np.float64, copy=False)  # float64 least squares
     sqrt_w = np.sqrt(nb.weights)[:, None]
     response = sqrt_w * (F[nb.cols] - F[rows][nb.row])
     beta = np.linalg.pinv(design, rcond=rcond) @ _padded(nb.indptr, response, nb.width)
-    return (U @ beta) / scale[:, None, None], nb.counts
+    return (U @ beta) / scale, nb.counts
 
 
 def estimate_gradients(
@@ -464,6 +470,7 @@ def estimate_gradients(
     rcond: float = 1e-8,
     method: str = "auto",
     bases: np.ndarray | None = None,
+    dtype=np.float64,
     n_jobs: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Ambient gradients by weighted local-PCA regression (ALGORITHMS.md 8.1).
@@ -498,6 +505,9 @@ def estimate_gradients(
         Local PCA bases of these rows computed already with the same weights
         and ``center`` (e.g. ``weighted_local_pca(...).bases``); their first
         ``n_components`` columns replace the local eigenproblems.
+    dtype : {np.float64, np.float32}, default=np.float64
+        Precision of the gathered differences and local eigenproblems (as in
+        ``weighted_local_pca``); the regression itself runs in float64.
     n_jobs : int, default=None
         Parallel chunks (threads).
 
@@ -508,7 +518,7 @@ def estimate_gradients(
     deficient : ndarray of shape (len(rows),)
         True where fewer than ``n_components + 1`` points have positive weight.
     """
-    X, weights = _check_inputs(X, weights, center, method)
+    X, weights = _check_inputs(X, weights, center, method, dtype)
     F = np.asarray(F, dtype=np.float64)
     F = F[:, None] if F.ndim == 1 else F
     if F.shape[0] != X.shape[0]:

@@ -539,8 +539,10 @@ class TSLasso(TransformerMixin, BaseEstimator):
             need = max(need, grad_dim + 1)
         # one local PCA serves the tangent bases and the gradient regression
         # (same weights, same centres): its leading columns are both
+        # float32 latents: float32 local covariances (half the cost; the
+        # tangent bases agree to ~1e-6, far below the neighbourhood noise)
         pca = local_pca.weighted_local_pca(
-            X, W, rows, need - 1, center="point", n_jobs=self.n_jobs
+            X, W, rows, need - 1, center="point", dtype=X.dtype, n_jobs=self.n_jobs
         )
         n_bad = int((pca.n_neighbors < need).sum())
         _warn_deficient(n_bad, rows.size, need, self.epsilon_, "TSLasso")
@@ -558,6 +560,7 @@ class TSLasso(TransformerMixin, BaseEstimator):
                     n_components=grad_dim,
                     center="point",
                     bases=pca.bases[part],
+                    dtype=X.dtype,
                     n_jobs=self.n_jobs,
                 )
             else:
