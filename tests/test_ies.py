@@ -455,3 +455,29 @@ def test_paper_size_search_over_several_dims():
     assert ies.selections_.shape == (4, 6)
     assert ies.support_.shape == (3,) and ies.support_[0] == 0
     assert ies.regularization_path_[0].path.shape[1] == 6
+
+
+def test_frozen_embedding_is_reused_by_clones_and_prefit_follows_select_from_model():
+    # FrozenEstimator.fit(X, y) needs y: the inner fit is called as
+    # SelectFromModel calls it. prefit=True does not survive clone (as
+    # SelectFromModel); FrozenEstimator is the way to share a fitted embedding.
+    from sklearn.base import clone
+    from sklearn.frozen import FrozenEstimator
+
+    from sksbi_manifold import RiemannianRelaxation
+
+    rng = np.random.default_rng(0)
+    t = rng.uniform(0, 2 * np.pi, 600)
+    X = np.c_[np.cos(t), np.sin(t), 0.3 * rng.standard_normal(600)]
+    dm = DiffusionMapsGC(n_components=6, random_state=0).fit(X)
+    before = dm.get_params()
+    prefit = IESSelector(n_components=2, embedding=dm, prefit=True).fit(X)
+    frozen = clone(IESSelector(n_components=2, embedding=FrozenEstimator(dm)))
+    frozen.fit(X)
+    np.testing.assert_array_equal(frozen.embedding_, prefit.embedding_)
+    assert dm.get_params() == before  # neither reseeded nor refitted
+    with pytest.raises(NotFittedError):
+        clone(IESSelector(n_components=2, embedding=dm, prefit=True)).fit(X)
+    rr = RiemannianRelaxation(n_components=2, embedding=FrozenEstimator(prefit))
+    rr_prefit = RiemannianRelaxation(n_components=2, embedding=prefit, prefit=True)
+    np.testing.assert_allclose(clone(rr).fit(X).embedding_, rr_prefit.fit(X).embedding_)

@@ -607,3 +607,16 @@ def test_radius_grid_low_end_ignores_duplicated_rows(copies):
     assert grid[0] > 0.05 * grid[-1]
     with pytest.raises(ValueError, match="duplicate"):
         radius_grid(np.ones((50, 3)), 10, random_state=check_random_state(0))
+
+
+def test_sampler_feature_names_out_are_the_input_columns():
+    pd = pytest.importorskip("pandas")
+
+    X = np.random.default_rng(0).uniform(size=(300, 3))
+    s = DensityFlatteningSampler(n_samples=0.5, random_state=0)
+    s.fit(pd.DataFrame(X, columns=["a", "b", "c"]))
+    assert s.get_feature_names_out().tolist() == ["a", "b", "c"]
+    plain = DensityFlatteningSampler(n_samples=0.5, random_state=0).fit(X)
+    assert plain.get_feature_names_out().tolist() == ["x0", "x1", "x2"]
+    with pytest.raises(ValueError):
+        s.get_feature_names_out(["a", "b", "z"])

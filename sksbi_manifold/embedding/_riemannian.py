@@ -130,7 +130,9 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
         regions do not dominate; the paper's code), or uniform.
     prefit : bool, default=False
         Use ``embedding`` as already fitted (neither cloned nor refitted); X
-        passed to ``fit`` must be its training data.
+        passed to ``fit`` must be its training data. ``clone`` resets it (as
+        for ``SelectFromModel``): for cloned copies pass
+        ``embedding=FrozenEstimator(fitted)`` with ``prefit=False``.
     random_state : int, RandomState instance or None, default=None
         Seeds nested ``random_state`` parameters of the inner estimators left
         at None. The relaxation itself is deterministic.
@@ -305,7 +307,7 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
         X = validate_data(self, X, reset=True, dtype=[np.float64, np.float32])
         self._intrinsic_dim()
         tic = time.perf_counter()
-        est = fitted_inner(self, X, self._default_embedding)
+        est = fitted_inner(self, X, self._default_embedding, y)
         self._log(f"inner embedding: {time.perf_counter() - tic:.2f} s")
         embedding, _, L = read_embedding_protocol(est, who, need_eigenvalues=False)
         if embedding.shape[0] != X.shape[0]:

@@ -15,6 +15,7 @@ from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils import Bunch, check_random_state, get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -77,11 +78,13 @@ def seed_inner_estimator(estimator, random_state, n_jobs) -> None:
         estimator.set_params(**updates)
 
 
-def fitted_inner(meta, X, default_factory):
+def fitted_inner(meta, X, default_factory, y=None):
     """Clone and fit ``meta.embedding`` (or the default), or check it if prefit.
 
     Returns the fitted inner estimator; with ``prefit=True`` the passed object
-    itself (never refitted).
+    itself (never refitted). The inner ``fit`` gets ``(X, y)``, as
+    ``SelectFromModel`` calls it, so a ``sklearn.frozen.FrozenEstimator``
+    works (it is neither reseeded nor refitted, and survives ``clone``).
     """
     who = type(meta).__name__
     if meta.prefit:
@@ -99,8 +102,9 @@ def fitted_inner(meta, X, default_factory):
             )
         return meta.embedding
     est = default_factory() if meta.embedding is None else clone(meta.embedding)
-    seed_inner_estimator(est, check_random_state(meta.random_state), meta.n_jobs)
-    return est.fit(X)
+    if not isinstance(est, FrozenEstimator):
+        seed_inner_estimator(est, check_random_state(meta.random_state), meta.n_jobs)
+    return est.fit(X, y)
 
 
 def read_embedding_protocol(est, who: str, *, need_eigenvalues: bool = True):
@@ -197,7 +201,11 @@ class IESSelector(TransformerMixin, BaseEstimator):
         when fewer).
     prefit : bool, default=False
         Use ``embedding`` as already fitted: it is neither cloned nor refitted
-        (later changes to it affect this selector).
+        (later changes to it affect this selector). As with
+        ``SelectFromModel``, ``clone`` (hence GridSearchCV) resets the inner
+        estimator and the clone then raises NotFittedError; to reuse a
+        fitted embedding in cloned copies pass
+        ``embedding=FrozenEstimator(fitted)`` with ``prefit=False``.
     random_state : int, RandomState instance or None, default=None
         Draws the sample points; also seeds nested ``random_state``
         parameters of the inner estimator that are left at None.
@@ -371,7 +379,7 @@ class IESSelector(TransformerMixin, BaseEstimator):
             )
         rng = check_random_state(self.random_state)
         tic = time.perf_counter()
-        est = fitted_inner(self, X, self._default_embedding)
+        est = fitted_inner(self, X, self._default_embedding, y)
         self._log(f"inner embedding: {time.perf_counter() - tic:.2f} s")
         embedding, eigenvalues, L = read_embedding_protocol(est, who)
         n, m = embedding.shape

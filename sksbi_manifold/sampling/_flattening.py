@@ -22,13 +22,18 @@ from typing import ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_array, check_random_state
-from sklearn.utils.validation import check_consistent_length, validate_data
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
 
 from .._compat import (
     Interval,
     RealNotInt,
     RequestMethod,
     StrOptions,
+    _check_feature_names_in,
     _fit_context,
     _safe_indexing,
     validate_params,
@@ -369,6 +374,22 @@ class DensityFlatteningSampler(BaseEstimator):
         self.degree_epsilon = degree_epsilon
         self.random_state = random_state
         self.n_jobs = n_jobs
+
+    def get_feature_names_out(self, input_features=None):
+        """The input feature names: resampling keeps the columns.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Checked against ``feature_names_in_``; ``None``: those names, or
+            ``x0, x1, ...``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+        """
+        check_is_fitted(self)
+        return _check_feature_names_in(self, input_features)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
