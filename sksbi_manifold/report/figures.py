@@ -56,7 +56,7 @@ def dimension_vs_radius(out, curves: dict):
     fig, ax = plt.subplots(figsize=(5, 3.4))
     for name, (radii, dims) in curves.items():
         ax.plot(radii, dims, "o-", label=name)
-    ax.set_xscale("log")
+    _log_radius_axis(ax, np.concatenate([r for r, _ in curves.values()]))
     ax.set_xlabel("radius R")
     ax.set_ylabel("doubling dimension (KDE mode)")
     ax.legend()
@@ -105,6 +105,28 @@ def spectrum(out, eigenvalues):
     )
 
 
+def _log_radius_axis(ax, radii) -> None:
+    """Log x axis with five plain-number labels (two significant digits).
+
+    Radius grids span about a decade, where matplotlib's default labels the
+    minor ticks in scientific notation and they overlap.
+    """
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+    radii = np.asarray(radii, dtype=float)
+    radii = radii[np.isfinite(radii) & (radii > 0)]
+    ax.set_xscale("log")
+    if radii.size == 0:
+        return
+    ticks = sorted(
+        {float(f"{t:.2g}") for t in np.geomspace(radii.min(), radii.max(), 5)}
+    )
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(lambda x, _: f"{x:g}")
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def gc_curve(out, radii, loss, chosen: float):
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5, 3.4))
@@ -112,7 +134,7 @@ def gc_curve(out, radii, loss, chosen: float):
     for row in loss:
         ax.plot(radii, row, "o-")
     ax.axvline(chosen, color="k", ls="--", label=f"chosen R = {chosen:.3g}")
-    ax.set_xscale("log")
+    _log_radius_axis(ax, radii)
     ax.set_xlabel("kernel radius R = 3 epsilon")
     ax.set_ylabel("geometric-consistency distortion")
     ax.legend()
