@@ -1,4 +1,7 @@
-"""Tests of the geometric-consistency search (ALGORITHMS.md 4.1, 9.2)."""
+"""Tests of the geometric-consistency search.
+
+See :ref:`conv-gc` and :ref:`conv-known-answers`.
+"""
 
 import numpy as np
 import pytest
@@ -19,7 +22,10 @@ from sksbi_manifold.embedding._consistency import (
 
 
 def noisy_roll(n, seed=0):
-    """ALGORITHMS.md 9.2: roll + N(0, 0.05^2) on 3 + 7 noise coordinates."""
+    """Roll + N(0, 0.05^2) on 3 + 7 noise coordinates.
+
+    See :ref:`conv-known-answers`.
+    """
     X, _, _ = make_lifted_manifold(
         "swiss_roll", n, ambient_dim=10, noise=0.05, random_state=seed
     )

@@ -1,4 +1,7 @@
-"""Tests of the intrinsic-dimension estimators (ALGORITHMS.md 2, 9.3)."""
+"""Tests of the intrinsic-dimension estimators.
+
+See :ref:`conv-dimension` and :ref:`conv-known-answers`.
+"""
 
 from __future__ import annotations
 

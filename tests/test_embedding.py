@@ -1,4 +1,7 @@
-"""Tests of DiffusionMapsGC (ALGORITHMS.md 4, 9.1, 9.2, 9.6)."""
+"""Tests of DiffusionMapsGC.
+
+See :ref:`conv-eigen`, :ref:`conv-gc` and :ref:`conv-known-answers`.
+"""
 
 import warnings
 
@@ -75,7 +78,7 @@ def groups(eigenvalues, rtol):
     return [*out, cur]
 
 
-# ------------------------------------------------------- known spectra (9.1)
+# ------------------------------------------------------------ known spectra
 @pytest.fixture(scope="module")
 def circle():
     X, theta, _ = lifted("circle", 1000)
@@ -104,7 +107,8 @@ def test_alpha_one_removes_the_density():
     lam0 = fit(X, 0.1, m=4, alpha=0.0).eigenvalues_
     # alpha = 1: the degenerate pair survives the 7x density variation.
     assert rel_err(lam1[:2], 1.0) < 0.1 and lam1[1] / lam1[0] - 1 < 0.1
-    # alpha = 0 (random walk): the pair splits (ALGORITHMS.md 9.1).
+    # alpha = 0 (random walk): the pair splits (doc/conventions.rst,
+    # 'Known-answer tests').
     assert lam0[1] / lam0[0] - 1 > 0.3
 
 
@@ -161,7 +165,7 @@ def test_two_circles_disconnected():
     assert dm.eigenvalues_[0] < 1e-8 < dm.eigenvalues_[1]
 
 
-# ------------------------------------------------------ eigen-solvers (9.6)
+# ------------------------------------------------------------ eigen-solvers
 @pytest.mark.parametrize("kind, eps", [("circle", 0.15), ("sphere", 0.4)])
 def test_eigen_solvers_agree(kind, eps):
     X, _, _ = lifted(kind, 500)

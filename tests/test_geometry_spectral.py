@@ -1,5 +1,7 @@
 """Tests of the spectral geometry layer: kernels, Laplacian, eigenpairs, dual
-metric, weighted local PCA and gradient estimation (ALGORITHMS.md 1.2-1.6, 8.1, 9).
+metric, weighted local PCA and gradient estimation.
+
+See :ref:`conv-kernel` to :ref:`conv-local-pca`, and :ref:`conv-known-answers`.
 """
 
 import itertools
@@ -416,7 +418,8 @@ def test_dual_metric_equals_loop_definition_on_random_graph():
         D = Y - Y[i]
         ref = 0.5 * (D.T * Ld[i]) @ D
         np.testing.assert_allclose(H[i], ref, rtol=1e-12, atol=1e-12)
-    # and the formula of ALGORITHMS.md 1.4 (valid because L 1 = 0)
+    # and the product form (doc/conventions.rst, 'The dual Riemannian metric';
+    # valid because L 1 = 0)
     Z = L @ Y
     M = (L @ (Y[:, :, None] * Y[:, None, :]).reshape(n, -1)).reshape(n, s, s)
     ref14 = 0.5 * (M - Y[:, :, None] * Z[:, None, :] - Z[:, :, None] * Y[:, None, :])

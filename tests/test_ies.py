@@ -1,4 +1,4 @@
-"""IESSelector and the IES core (ALGORITHMS.md 5, 9.4)."""
+"""IESSelector and the IES core (:ref:`conv-ies`, :ref:`conv-known-answers`)."""
 
 import math
 from itertools import combinations
@@ -428,7 +428,8 @@ def test_exhaustive_search_is_fast_at_paper_size():
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_long_strip_ies_picks_phi1_phi7(seed):
-    # ALGORITHMS.md 9.4: aspect 2 pi, eps = 0.25, m = 20, n = 8000.
+    # Known answer (doc/conventions.rst, 'Known-answer tests'): aspect 2 pi,
+    # eps = 0.25, m = 20, n = 8000.
     X, coords = _strip(8000, 2 * np.pi, seed)
     ies = IESSelector(
         n_components=2,

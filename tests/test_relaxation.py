@@ -1,4 +1,7 @@
-"""RiemannianRelaxation and its loss/gradient core (ALGORITHMS.md 6, 9.5)."""
+"""RiemannianRelaxation and its loss/gradient core.
+
+See :ref:`conv-relaxation` and :ref:`conv-known-answers`.
+"""
 
 import warnings
 from unittest import mock
@@ -63,7 +66,10 @@ def roll_geometry():
 
 
 def _local_distortion(Y, T, lo=0.3, hi=1.5):
-    """Std of log(embedding distance / true arc-length distance), ALGORITHMS 9.5."""
+    """Std of log(embedding distance / true arc-length distance).
+
+    See :ref:`conv-known-answers`.
+    """
     pairs = cKDTree(T).query_pairs(hi, output_type="ndarray")
     dt = np.linalg.norm(T[pairs[:, 0]] - T[pairs[:, 1]], axis=1)
     keep = dt > lo
@@ -159,7 +165,8 @@ def test_relax_keeps_best_iterate_and_stops_on_stagnation(roll_geometry):
 
 # --- known answer
 def test_swiss_roll_relaxation_reduces_loss_and_distortion():
-    # ALGORITHMS.md 9.5 at n = 1000: IES-selected DM coordinates, s = d = 2.
+    # Known answer (doc/conventions.rst, 'Known-answer tests') at n = 1000:
+    # IES-selected DM coordinates, s = d = 2.
     X, T = _roll(1000)
     rr = RiemannianRelaxation(
         n_components=2,
@@ -315,7 +322,8 @@ def test_errors_and_warnings(fitted_chain):
 # --- slow
 @pytest.mark.slow
 def test_swiss_roll_relaxation_at_reference_size():
-    # ALGORITHMS.md 9.5: n = 2000, eps = 0.6, uniform weights.
+    # Known answer (doc/conventions.rst, 'Known-answer tests'): n = 2000,
+    # eps = 0.6, uniform weights.
     X, T = _roll(2000)
     rr = RiemannianRelaxation(
         n_components=2,

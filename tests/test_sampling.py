@@ -37,7 +37,7 @@ def test_sklearn_compatible(estimator, check):
 
 
 def _squares(seed, n_dense=5000, n_sparse=500):
-    """Two unit squares, density ratio 10 (ALGORITHMS.md 9.9)."""
+    """Two unit squares, density ratio 10 (see :ref:`conv-known-answers`)."""
     rng = np.random.default_rng(seed)
     dense = rng.uniform(0, 1, (n_dense, 2))
     sparse = rng.uniform(0, 1, (n_sparse, 2)) + np.array([2.0, 0.0])
@@ -73,7 +73,10 @@ def test_two_densities_flattened_at_ten_percent():
 
 @pytest.mark.slow
 def test_two_densities_known_answers():
-    """ALGORITHMS.md 9.9 in full: 20 repetitions, R = 0.05 and 0.1."""
+    """The known answer in full: 20 repetitions, R = 0.05 and 0.1.
+
+    See :ref:`conv-known-answers`.
+    """
     seeds = range(20)
     for radius in (0.05, 0.1):
         ratios = [_dense_sparse_ratio(n, radius, seeds) for n in (300, 550, 1000)]

@@ -35,7 +35,8 @@ def test_sklearn_compatible(estimator, check):
 
 
 # --------------------------------------------------------------------------- #
-# Data: the swiss roll of montlake / ALGORITHMS.md 9.7 with analytic gradients
+# Data: the swiss roll of montlake (doc/conventions.rst, 'Known-answer tests')
+# with analytic gradients
 # --------------------------------------------------------------------------- #
 def swiss_roll(n, ambient_dim=49, noise=0.0, seed=0):
     """Roll (t cos t, y, t sin t), rotated into R^ambient_dim.
@@ -185,7 +186,8 @@ def test_ties_are_flagged_and_fall_back():
 # TSLasso
 # --------------------------------------------------------------------------- #
 def test_swiss_roll_small_selects_t_and_y_analytic_and_estimated():
-    # ALGORITHMS.md 9.7 at n = 2000 in R^20 (epsilon scaled with the density).
+    # Known answer (doc/conventions.rst, 'Known-answer tests') at n = 2000 in
+    # R^20 (epsilon scaled with the density).
     X, F, G, _ = swiss_roll(2000, ambient_dim=20)
     kw = dict(n_components=2, sample_size=60, n_repeats=2, random_state=0)
     ana = TSLasso(**kw).fit(X, F, gradients=G)
@@ -334,7 +336,8 @@ def test_clear_errors():
 
 def test_tie_warning_and_failure_modes():
     # Gradients estimated in only d' = 2 directions are all tangent: the 49
-    # coordinates tie with t and y (ALGORITHMS.md 8.8); searched briefly.
+    # coordinates tie with t and y (doc/conventions.rst, 'TSLasso'); searched
+    # briefly.
     X, F, _, _ = swiss_roll(1500, ambient_dim=8)
     kw = dict(n_components=2, sample_size=40, n_repeats=1, epsilon=4.0)
     kw.update(gradient_tangent_dim=2, max_search=6, random_state=0)
@@ -352,7 +355,7 @@ def test_tie_warning_and_failure_modes():
 # --------------------------------------------------------------------------- #
 @pytest.mark.slow
 def test_swiss_roll_in_R49_reference_setup():
-    """ALGORITHMS.md 9.7: n = 10,000, epsilon = 1.88, 100 sample points."""
+    """n = 10,000, epsilon = 1.88, 100 sample points (:ref:`conv-known-answers`)."""
     X, F, G, _ = swiss_roll(10_000)
     kw = dict(n_components=2, sample_size=100, n_repeats=3, random_state=0)
     ana = TSLasso(epsilon=1.88, **kw).fit(X, F, gradients=G)

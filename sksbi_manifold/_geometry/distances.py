@@ -524,7 +524,7 @@ def kernel_sums(
     """Truncated Gaussian kernel sums ``sum_j K(x, y_j) [1, F_j]``.
 
     ``K(x, y) = exp(-||x - y||^2 / epsilon^2)`` for
-    ``||x - y|| <= radius_ratio * epsilon``, else 0 (ALGORITHMS.md 1.2).
+    ``||x - y|| <= radius_ratio * epsilon``, else 0 (see :ref:`conv-kernel`).
     Several bandwidths are reduced from one pass over the distances.
 
     Parameters

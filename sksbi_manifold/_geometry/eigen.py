@@ -1,4 +1,4 @@
-"""Low-frequency eigenpairs of a renormalised Laplacian (ALGORITHMS.md 1.6).
+"""Low-frequency eigenpairs of a renormalised Laplacian (see :ref:`conv-eigen`).
 
 All solvers work on the symmetric ``S`` of ``Laplacian`` (same spectrum ``mu`` as
 the Markov matrix ``P``) and report the positive, scaled eigenvalues

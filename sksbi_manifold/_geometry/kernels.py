@@ -1,4 +1,4 @@
-"""Gaussian affinities on sparse radius graphs (ALGORITHMS.md 1.2).
+"""Gaussian affinities on sparse radius graphs (see :ref:`conv-kernel`).
 
 Input graphs are CSR matrices of Euclidean *distances* (the distance engine's
 contract): every stored entry is a pair within the search radius, and for a set

@@ -1,6 +1,8 @@
-"""Renormalised (alpha) graph Laplacian of Coifman & Lafon (ALGORITHMS.md 1.3).
+"""Renormalised (alpha) graph Laplacian of Coifman & Lafon.
 
-Conventions (binding, ALGORITHMS.md 1.2-1.3):
+See :ref:`conv-laplacian`.
+
+Conventions (binding; see :ref:`conv-kernel` and :ref:`conv-laplacian`):
 
 * ``W~ = W / (q^alpha q^alpha')`` with ``q`` the degrees of ``W``;
 * ``q~`` = row sums of ``W~``; ``P = diag(q~)^-1 W~`` (row-stochastic);

@@ -1,4 +1,6 @@
-"""Weighted local PCA, local coordinates, gradient estimation (ALGORITHMS.md 1.5, 8.1).
+"""Weighted local PCA, local coordinates, gradient estimation.
+
+See :ref:`conv-local-pca`.
 
 At a centre point ``x_i`` with weights ``w_ij = W_ij / q_i`` (a row-normalised
 affinity) the local covariance is ``C_i = sum_j w_ij (x_j - c_i)(x_j - c_i)^T``
@@ -409,7 +411,7 @@ def local_coordinates(X, graph, rows, bases, *, centers=None) -> np.ndarray:
     graph : sparse matrix of shape (n, n)
         Defines the neighbours ``j`` of each row. Pass the Laplacian to align the
         output with ``laplacian[rows]`` for ``metric.metric_from_differences``
-        (geometric consistency, ALGORITHMS.md 4.1).
+        (geometric consistency, see :ref:`conv-gc`).
     rows : array-like of int or bool, or None
         Centre points (``None``: all), matching ``bases``.
     bases : ndarray of shape (len(rows), D, k)
@@ -473,7 +475,7 @@ def estimate_gradients(
     dtype=np.float64,
     n_jobs: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Ambient gradients by weighted local-PCA regression (ALGORITHMS.md 8.1).
+    """Ambient gradients by weighted local-PCA regression (see :ref:`conv-local-pca`).
 
     At each centre: local PCA basis ``U_i`` (D x k), design
     ``Delta_ij = U_i^T (x_j - c_i)``, response ``f(x_j) - f(x_i)``, weighted

@@ -1,13 +1,15 @@
-"""Dual Riemannian metric of an embedding from a graph Laplacian (ALGORITHMS.md 1.4).
+"""Dual Riemannian metric of an embedding from a graph Laplacian.
+
+See :ref:`conv-metric`.
 
 ``H_i = 1/2 sum_j L_ij (y_j - y_i)(y_j - y_i)^T`` with the *scaled* Laplacian
 ``L = (4/epsilon**2)(P - I)``. This local form equals the formula
-``1/2 [L(y^a y^b) - y^a L y^b - y^b L y^a]`` of 1.4 because ``L 1 = 0``; it is
+``1/2 [L(y^a y^b) - y^a L y^b - y^b L y^a]`` because ``L 1 = 0``; it is
 evaluated as batched products over size-sorted, padded chunks of rows
 (``O(nnz_rows s^2)`` flops, ``O(nnz_rows s)`` memory traffic), is translation
 invariant without cancellation, and is symmetric by construction.
 
-Geometric consistency (4.1) uses local coordinates instead of a global
+Geometric consistency (:ref:`conv-gc`) uses local coordinates instead of a global
 embedding: ``Z = local_pca.local_coordinates(X, L, rows, bases)`` then
 ``metric_from_differences(L[rows], Z)``.
 """

@@ -77,7 +77,7 @@ def radius_grid(
     n_jobs: int | None = None,
 ) -> np.ndarray:
     """Log-spaced radii from the median ``k_low``-NN to the median ``k_high``-NN
-    distance (ALGORITHMS.md 14, "GC radii"): a scan from the noise scale up to
+    distance (see :ref:`conv-radius-grids`): a scan from the noise scale up to
     neighbourhoods of a few hundred points, on which scale-selection rules
     (geometric consistency, dimension plateaus) then look across radii.
 

@@ -1,4 +1,4 @@
-"""Intrinsic dimension estimators (paper Section 3, ALGORITHMS.md 2).
+"""Intrinsic dimension estimators (paper Section 3; see :ref:`conv-dimension`).
 
 - :class:`DoublingDimension`: local ``log2(N_2R / N_R)``, global KDE-mode vote.
 - :class:`CorrelationDimension`: slope of ``log C(R)`` against ``log R``.

@@ -88,8 +88,8 @@ class CorrelationDimension(BaseDimension):
     With ``C(R)`` the mean number of other points within distance ``R`` of a
     data point, ``log C(R) ~ d log R + const`` on the scaling range, and the
     estimate is the least-squares slope over that range (Grassberger and
-    Procaccia; paper Section 3, Figure 2a; ALGORITHMS.md 2.2). ``transform``
-    gives per-row slopes of ``log N_R(x)``.
+    Procaccia; paper Section 3, Figure 2a; see :ref:`conv-correlation`).
+    ``transform`` gives per-row slopes of ``log N_R(x)``.
 
     All counts of a fit come from ONE pass of the distance engine: the
     ``sample_size`` sampled rows against all rows (``C(R)`` is a mean over

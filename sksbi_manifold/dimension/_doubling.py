@@ -105,7 +105,7 @@ class DoublingDimension(BaseDimension):
     With ``N_R(x)`` the number of other data points within distance ``R`` of
     ``x``, a ``d``-dimensional manifold has ``N_2R(x) / N_R(x) ~ 2^d``, so the
     local estimate is ``d_R(x) = log2(N_2R(x) / N_R(x))`` (Assouad; paper
-    Section 3 and Appendix Figure 1; ALGORITHMS.md 2.1). It is NaN where
+    Section 3 and Appendix Figure 1; see :ref:`conv-doubling`). It is NaN where
     ``N_R(x) = 0`` and where the ``2R``-ball holds all other rows (a ratio
     capped by the sample size, see Notes). The global dimension is the mode
     of a Gaussian KDE of the local estimates (the paper's smoothed-histogram

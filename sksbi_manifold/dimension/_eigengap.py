@@ -122,7 +122,7 @@ class EigengapDimension(BaseDimension):
     the weighted mean) has eigenvalues ``lambda_1 >= ... >= lambda_k``; the
     local dimension is the position of the largest gap
     ``lambda_j - lambda_{j+1}`` (Chen, Little and Maggioni, with the kernel
-    scale of the diffusion map as in the paper; ALGORITHMS.md 2.3). The soft
+    scale of the diffusion map as in the paper; see :ref:`conv-eigengap`). The soft
     estimate ``sum_j j softmax(g_j / temperature)`` uses gaps normalised by
     ``lambda_1`` so that it does not depend on the units of the data (the raw
     gaps of the reference code make it scale dependent). The global dimension

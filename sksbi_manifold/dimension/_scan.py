@@ -148,7 +148,7 @@ def sample_counts(X, rows, radii, *, n_jobs=None, device=None) -> np.ndarray:
 
 
 def doubling_estimates(n_r: np.ndarray, n_2r: np.ndarray, n_max=None) -> np.ndarray:
-    """``log2(N_2R / N_R)`` (ALGORITHMS.md 2.1).
+    """``log2(N_2R / N_R)`` (see :ref:`conv-doubling`).
 
     NaN where ``N_R = 0`` and, given the largest possible count ``n_max``,
     where ``N_2R >= n_max``: a ``2R``-ball holding all other rows caps the

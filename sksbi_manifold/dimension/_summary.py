@@ -1,8 +1,9 @@
 """Global votes and per-point summaries of local intrinsic-dimension estimates.
 
 The paper turns local estimates into one global dimension by a "majority vote"
-made robust by smoothing the histogram (ALGORITHMS.md 2.1): the global value is
-the mode of a Gaussian kernel density estimate of the finite local estimates.
+made robust by smoothing the histogram (see :ref:`conv-global-vote`): the global
+value is the mode of a Gaussian kernel density estimate of the finite local
+estimates.
 """
 
 from __future__ import annotations

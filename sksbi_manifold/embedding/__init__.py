@@ -1,4 +1,6 @@
-"""Embedding estimators (paper Section 3, Appendix A.4-A.5; ALGORITHMS.md 4-6).
+"""Embedding estimators (paper Section 3, Appendix A.4-A.5).
+
+See :ref:`conv-gc`, :ref:`conv-ies` and :ref:`conv-relaxation`.
 
 - :class:`DiffusionMapsGC`: Diffusion Maps with the kernel width chosen by
   geometric consistency (``_diffusion_maps``; the search is ``_consistency``).

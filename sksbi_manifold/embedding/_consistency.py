@@ -1,4 +1,4 @@
-"""Geometric consistency (GC) search for the kernel width (ALGORITHMS.md 4.1).
+"""Geometric consistency (GC) search for the kernel width (see :ref:`conv-gc`).
 
 Perrault-Joncas & Meila's criterion: the graph Laplacian at a good bandwidth
 reproduces, through the dual-metric formula ``H_i = 1/2 sum_j L_ij z_ij z_ij^T``,

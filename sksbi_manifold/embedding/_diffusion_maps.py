@@ -1,9 +1,9 @@
 """Diffusion Maps with the kernel width chosen by geometric consistency.
 
-Paper Section 3 and Appendix A.4-A.5 (ALGORITHMS.md 1.2-1.6, 4). The
-Laplace-Beltrami approximation, the eigenpairs and the dual metric all come
-from the private geometry layer; this module wires them into a scikit-learn
-transformer.
+Paper Section 3 and Appendix A.4-A.5 (see :ref:`conv-kernel` to
+:ref:`conv-metric`, and :ref:`conv-gc`). The Laplace-Beltrami approximation,
+the eigenpairs and the dual metric all come from the private geometry layer;
+this module wires them into a scikit-learn transformer.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
     eigenvectors. With ``epsilon="gc"`` the width minimises the geometric
     consistency distortion of Perrault-Joncas & Meila: the Laplacian must
     reproduce, through the dual metric, the identity metric of local PCA
-    coordinates (ALGORITHMS.md 4.1).
+    coordinates (see :ref:`conv-gc`).
 
     Parameters
     ----------
@@ -249,7 +249,7 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
     Notes
     -----
     ``transform`` is the Nystrom extension with the training degrees
-    (ALGORITHMS.md 4.4): ``phi_k(x) = (1/mu_k) sum_j p_j phi_k(x_j)`` with
+    (see :ref:`conv-eigen`): ``phi_k(x) = (1/mu_k) sum_j p_j phi_k(x_j)`` with
     ``p_j`` proportional to ``K(x, x_j) / q_j**alpha``; on the training rows
     it reproduces ``embedding_``. A row with no training point within
     ``radius_`` gets the coordinates of its nearest training row and an
@@ -674,7 +674,7 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         extended by its Nystrom row (``L_xj`` proportional to ``K(x, x_j) /
         q_j**alpha`` over the training rows within ``radius_``) and its dual
         metric of local PCA coordinates about ``x`` is compared with the
-        identity, as in the consistency search (ALGORITHMS.md 4.1), for
+        identity, as in the consistency search (see :ref:`conv-gc`), for
         ``intrinsic_dim_``. On the training rows this is the search's own
         distortion, so ``GridSearchCV`` over ``epsilon`` (which scores
         held-out rows against the training fold) looks for the same optimum

@@ -1,6 +1,6 @@
 """Independent eigencoordinate selection (IES): the algorithmic core.
 
-Chen & Meila (NeurIPS 2019); ALGORITHMS.md 5. Given diffusion coordinates
+Chen & Meila (NeurIPS 2019); see :ref:`conv-ies`. Given diffusion coordinates
 ``Phi`` (n, m) with unit-norm columns, their eigenvalues and the scaled data
 Laplacian, choose a set ``S`` of ``s`` columns (always containing column 0)
 whose restriction is a low-frequency, locally full-rank embedding:

@@ -1,15 +1,16 @@
-"""Riemannian relaxation: loss, exact gradient and the CG driver.
+"""Riemannian relaxation: loss, exact gradient and the L-BFGS driver.
 
-McQueen, Meila & Perrault-Joncas (NeurIPS 2016); ALGORITHMS.md 6, with the
-epsilon-orthogonal loss as in the paper's code (weights ``1/(1 + eps_orth**2)``
-inside the principal d-subspace and ``1/eps_orth**2`` outside it):
+McQueen, Meila & Perrault-Joncas (NeurIPS 2016); see :ref:`conv-relaxation`,
+with the epsilon-orthogonal loss as in the paper's code (weights
+``1/(1 + eps_orth**2)`` inside the principal d-subspace and ``1/eps_orth**2``
+outside it):
 
     Loss(Y) = sum_i w_i max_k (c_k e_ik)**2,   e_ik = h_ik - [k < d],
 
 where ``h_i1 >= ... >= h_is`` are the eigenvalues of the dual metric ``H_i(Y)``
 computed with the fixed, scaled data Laplacian ``L = (4/epsilon**2)(P - I)``.
-The gradient (ALGORITHMS.md 6.2) treats the arg-max direction ``v_i`` as fixed
-(envelope theorem; exact wherever the arg-max eigenvalue is simple):
+The gradient (see :ref:`conv-relaxation`) treats the arg-max direction ``v_i``
+as fixed (envelope theorem; exact wherever the arg-max eigenvalue is simple):
 
     G = (L^T (x) M) Y - L^T (M Y) - M (L Y),   M_i = 2 w_i l_i c_{k_i} v_i v_i^T,
 
@@ -127,7 +128,7 @@ class RelaxationProblem:
     def dual_metric(self, Y: np.ndarray) -> np.ndarray:
         """``H_i(Y)`` at every point, by one sparse product.
 
-        Same quantity as ``metric.riemannian_metric(L, Y)`` (ALGORITHMS.md 1.4),
+        Same quantity as ``metric.riemannian_metric(L, Y)`` (:ref:`conv-metric`),
         in its product form ``1/2 [L(y^a y^b) - y^a L y^b - y^b L y^a]`` (valid
         because ``L 1 = 0``): one ``L @ (n, s(s+3)/2)`` product instead of the
         per-entry local form, about 30x faster when all rows are needed at
@@ -296,7 +297,8 @@ def relax(
     )
     n_iter = len(curve) - 1
     # status 0: gradient tolerance; 2: line search cannot progress (treated as
-    # convergence, ALGORITHMS.md 6.5); StopIteration: stagnation.
+    # convergence, doc/conventions.rst, 'Riemannian relaxation'); StopIteration:
+    # stagnation.
     converged = bool(stagnated) or res.status in (0, 2)
     return RelaxationResult(
         embedding=best["x"].reshape(shape),

@@ -4,9 +4,10 @@
 default the paper's chain ``IESSelector(embedding=DiffusionMapsGC(20))`` -- that
 moves the training coordinates so that their dual Riemannian metric, computed
 with the fixed Laplacian of the data, approaches the identity (McQueen, Meila &
-Perrault-Joncas 2016; ALGORITHMS.md 6). The loss, its gradient and the L-BFGS
-driver live in ``_relaxation``; new rows are embedded by Nadaraya-Watson
-interpolation of the relaxed coordinates (``NadarayaWatsonInterpolator``).
+Perrault-Joncas 2016; see :ref:`conv-relaxation`). The loss, its gradient and
+the L-BFGS driver live in ``_relaxation``; new rows are embedded by
+Nadaraya-Watson interpolation of the relaxed coordinates
+(``NadarayaWatsonInterpolator``).
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
     epsilon_orth**2)`` inside and ``1/epsilon_orth**2`` outside the principal
     ``d``-subspace. At zero loss ``H_i`` is the orthogonal projector onto a
     ``d``-plane: the embedding is locally isometric. L-BFGS with the exact
-    gradient (ALGORITHMS.md 6.2); the iterate with the
+    gradient (see :ref:`conv-relaxation`); the iterate with the
     lowest loss is kept.
 
     Parameters

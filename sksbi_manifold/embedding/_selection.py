@@ -4,7 +4,7 @@
 embedding estimator -- by default ``DiffusionMapsGC(n_components=20)`` -- reads
 its eigenvectors, eigenvalues and the Laplacian of the data, and keeps the
 ``n_components`` independent, low-frequency coordinates chosen by IES (Chen &
-Meila 2019; ALGORITHMS.md 5). The search itself lives in ``_ies``.
+Meila 2019; see :ref:`conv-ies`). The search itself lives in ``_ies``.
 """
 
 from __future__ import annotations
@@ -265,7 +265,7 @@ class IESSelector(TransformerMixin, BaseEstimator):
     selected tangent rows scaled to unit length, computed in batches (one GEMM
     per chunk of candidate sets, then a sign-checked elimination as in
     ``slogdet``); a rank-deficient set scores ``-inf``. The tangent bases come
-    from a symmetric eigensolver in descending order (ALGORITHMS.md 5.7). IES
+    from a symmetric eigensolver in descending order (see :ref:`conv-ies`). IES
     is not invariant to rescaling single columns, so the inner columns are
     normalised to unit norm before the search.
 

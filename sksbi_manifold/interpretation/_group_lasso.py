@@ -1,6 +1,6 @@
 """Group lasso of TSLasso and the search for exactly ``d`` active groups.
 
-ALGORITHMS.md 8.3-8.5. For sample points ``i`` with projected, normalised
+See :ref:`conv-tslasso`. For sample points ``i`` with projected, normalised
 gradients ``X_i`` (d x p), minimise over ``B_i`` (p x d)
 
     J(B; lam) = 1/2 sum_i ||I_d - X_i B_i||_F^2 + lam sum_k ||B_{.k.}||_F,
@@ -192,7 +192,7 @@ def select_exactly(
 ) -> LassoPath:
     """Bisect the group penalty until exactly ``n_select`` groups are non-zero.
 
-    ALGORITHMS.md 8.5: solve at ``lam = 0`` and at ``lam_max``; keep ``lo``
+    As in :ref:`conv-tslasso`: solve at ``lam = 0`` and at ``lam_max``; keep ``lo``
     (more than ``n_select`` groups) and ``hi`` (fewer); probe
     ``(max lo + min hi) / 2``, warm-started from the solution at ``max lo``,
     at most ``max_search`` times, stopping at the first exact count. If none

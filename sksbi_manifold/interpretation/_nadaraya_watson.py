@@ -2,7 +2,8 @@
 
 Carries simulation parameters (conformation, SNR, nuisances) from simulated to
 experimental latents, and embeds new rows into an existing embedding by
-interpolating its coordinates (Appendix Figure 4; ALGORITHMS.md 7).
+interpolating its coordinates (Appendix Figure 4; see
+:ref:`conv-nadaraya-watson`).
 """
 
 from __future__ import annotations
@@ -59,11 +60,12 @@ class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator
 
     ``F(x) = sum_j K(x, x_j) y_j / sum_j K(x, x_j)`` with the package kernel
     ``K(x, x') = exp(-||x - x'||^2 / bandwidth^2)`` truncated at
-    ``radius_ratio * bandwidth`` (ALGORITHMS.md 1.2, 7). This is how the paper
-    infers the simulation parameters of experimental latents from nearby
-    simulated ones, and how it embeds new rows into an existing embedding
-    (Appendix A.6, Appendix Figure 4). Sums run through the blocked distance
-    engine: exact, bounded memory, float32 ``X`` stays float32.
+    ``radius_ratio * bandwidth`` (see :ref:`conv-kernel` and
+    :ref:`conv-nadaraya-watson`). This is how the paper infers the simulation
+    parameters of experimental latents from nearby simulated ones, and how it
+    embeds new rows into an existing embedding (Appendix A.6, Appendix
+    Figure 4). Sums run through the blocked distance engine: exact, bounded
+    memory, float32 ``X`` stays float32.
 
     Parameters
     ----------

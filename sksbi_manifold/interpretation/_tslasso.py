@@ -3,7 +3,7 @@
 TSLasso (Koelle, Zhang, Murad, Meila, AISTATS 2024) picks, from a dictionary
 of smooth functions on the data manifold (the simulation parameters), the
 ``d`` functions whose gradients, projected on the tangent spaces, span them
-most economically (ALGORITHMS.md 8). Gradients come from the user (analytic)
+most economically (see :ref:`conv-tslasso`). Gradients come from the user (analytic)
 or from weighted local-PCA regression (:func:`estimate_gradients`, A.7).
 """
 
@@ -123,7 +123,7 @@ def estimate_gradients(
 ) -> np.ndarray:
     """Gradients of functions on the data manifold by local-PCA regression.
 
-    Paper Appendix A.7 / ALGORITHMS.md 8.1: at each requested row ``x_i``,
+    Paper Appendix A.7 (see :ref:`conv-local-pca`): at each requested row ``x_i``,
     weights ``w_ij = K(x_i, x_j) / sum_j K(x_i, x_j)`` from the package kernel
     ``exp(-d^2/epsilon^2)`` truncated at ``radius_ratio * epsilon``; the top
     ``tangent_dim`` weighted principal directions ``U_i``; the weighted least
@@ -259,7 +259,7 @@ class TSLasso(TransformerMixin, BaseEstimator):
     """Select the dictionary functions that parametrize the data manifold.
 
     Tangent-space lasso (Koelle et al., AISTATS 2024; paper Section 3 and
-    Appendix A.7; ALGORITHMS.md 8). Each of ``n_repeats`` runs draws
+    Appendix A.7; see :ref:`conv-tslasso`). Each of ``n_repeats`` runs draws
     ``sample_size`` rows; at each row it estimates the tangent space
     ``T_i`` (weighted local PCA, ``tangent_dim`` directions), takes the
     gradients ``grad f_k(x_i)`` (given, or by :func:`estimate_gradients`),
@@ -377,7 +377,7 @@ class TSLasso(TransformerMixin, BaseEstimator):
     -----
     Normalisation uses the *ambient* gradient norms before projection, so a
     function whose gradient is mostly normal to the manifold keeps a small
-    projected column and is not selected (ALGORITHMS.md 8.8). Ties: if
+    projected column and is not selected (see :ref:`conv-tslasso`). Ties: if
     several functions have (nearly) the same projected-gradient strength they
     enter the path together and no ``lam`` gives exactly ``n_components``
     groups; ``coef_path_[r].tie`` flags it and ``fallback`` decides. At

@@ -173,7 +173,7 @@ def _histogram_entropy(counts: np.ndarray) -> float:
 class DensityFlatteningSampler(BaseEstimator):
     """Drop low-connectivity rows, then resample with inclusion ∝ 1/N_R.
 
-    The pre-processing of the paper's Appendix A.4 (ALGORITHMS.md section 3):
+    The pre-processing of the paper's Appendix A.4 (see :ref:`conv-flattening`):
 
     1. count, for every row ``x``, the other rows within ``radius``:
        ``N_R(x)`` (self excluded);
