@@ -441,3 +441,55 @@ def test_sizes_above_the_data_use_all_rows(tmp_path, monkeypatch):
     assert flat["n_input"] == 300
     # at most half of the inliers, as the paper: a flattened sample
     assert flat["n_sample"] == round(0.5 * (300 - flat["n_outliers"]))
+
+
+def test_report_opens_with_findings_run_record_and_warnings(small_report):
+    results, out = small_report
+    page = (out / "index.html").read_text()
+    assert page.index("<h2>Findings</h2>") < page.index("<h2>Sizes</h2>")
+    assert "Warnings raised" in page and "Run: version, inputs, parameters" in page
+    from sksbi_manifold import __version__
+
+    assert results["run"]["version"] == __version__
+    assert results["run"]["inputs"]["latents"].endswith("exp.npy")
+    assert results["run"]["parameters"]["n_relax"] == 80
+    assert all({"category", "message", "count"} <= set(w) for w in results["warnings"])
+
+
+def _coverage_results(kl_ts, kl_st, se=1.0):
+    return {
+        "coverage": {
+            "names": ["experimental", "simulated"],
+            "kl_divergence": {
+                "experimental||simulated": kl_ts,
+                "simulated||experimental": kl_st,
+            },
+            "kl_divergence_se": {
+                "experimental||simulated": se,
+                "simulated||experimental": se,
+            },
+        }
+    }
+
+
+def test_findings_follow_the_numbers():
+    from sksbi_manifold.report import findings as F
+
+    assert F.coverage(_coverage_results(900.0, 300.0)).startswith("No: the simulated")
+    assert F.coverage(_coverage_results(300.0, 900.0)).startswith("Yes: the simulated")
+    assert F.coverage(_coverage_results(10.0, 11.0, se=2.0)).startswith("Undecided")
+    ts = {"names": ["theta", "log_snr", "q0"], "selection_frequency": [0.9, 0.5, 0.1]}
+    text = F.parameters({"tslasso": ts})
+    assert "theta (90%), log_snr (50%)" in text and "sometimes selected: q0" in text
+    dims = {
+        "input": {"experimental": {"n_features": 256}, "simulated": {}},
+        "intrinsic_dimension": {
+            "experimental": {"doubling": 2.3, "correlation": 2.8},
+            "simulated": {"doubling": 3.2, "correlation": 2.0},
+            "eigengap": 5.2,
+        },
+    }
+    text = F.dimension(dims)
+    assert "R^256" in text and "experimental: d between 2.3 and 5.2" in text
+    assert "simulated: d between 2.0 and 3.2" in text
+    assert F.findings({}) == [] and F.coverage({"coverage": "skipped"}) is None

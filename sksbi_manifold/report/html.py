@@ -16,6 +16,7 @@ figure img { max-width: 100%; } figcaption { font-size: 0.85em; color: #555;
 table { border-collapse: collapse; } td, th { border: 1px solid #ccc;
        padding: 0.2em 0.6em; text-align: right; }
 pre { background: #f6f6f6; padding: 0.8em; }
+li { margin: 0.4em 0; line-height: 1.4; }
 """
 
 
@@ -34,6 +35,9 @@ def _section(title, figures, extra) -> str:
     parts = [f"<h2>{html.escape(title)}</h2>"]
     if isinstance(extra, str):
         parts.append(f"<pre>{html.escape(extra)}</pre>")
+    elif extra and all(isinstance(item, str) for item in extra):  # sentences
+        items = "".join(f"<li>{html.escape(item)}</li>" for item in extra)
+        parts.append(f"<ul>{items}</ul>")
     elif extra:
         parts.append(_table(extra))
     for name, caption in figures:

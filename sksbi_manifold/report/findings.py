@@ -1,0 +1,97 @@
+"""The report's opening answers, read off the measured numbers.
+
+Each function takes the ``results`` dict of a finished run and returns one
+sentence (or None when its stage did not run); the rules are stated in the
+sentences themselves, so a reader can check them against the tables below.
+"""
+
+from __future__ import annotations
+
+# TSLasso: a parameter "parametrizes the manifold" when selected in at least
+# this share of the repeats (the paper reports the frequencies over 20 runs).
+SELECTED_SHARE = 0.5
+# Coverage: a KL difference counts when it exceeds this many standard errors.
+N_SE = 2.0
+
+
+def dimension(results: dict) -> str | None:
+    """Are the data low dimensional, and which d (the range over estimators)?"""
+    dims = results.get("intrinsic_dimension")
+    if not dims:
+        return None
+    target = next(iter(results["input"]))
+    n_features = results["input"][target]["n_features"]
+    parts = []
+    for name, r in dims.items():
+        if not isinstance(r, dict):  # "eigengap": the embedded target rows
+            continue
+        values = {"doubling": r["doubling"], "correlation": r["correlation"]}
+        if name == target and "eigengap" in dims:
+            values["eigengap"] = dims["eigengap"]
+        low, high = min(values.values()), max(values.values())
+        each = ", ".join(f"{k} {v:.2f}" for k, v in values.items())
+        parts.append(f"{name}: d between {low:.1f} and {high:.1f} ({each})")
+    return (
+        f"Low dimensional: in R^{n_features}, "
+        + "; ".join(parts)
+        + ". The estimators bracket d: doubling and correlation count volumes "
+        "(noise raises, boundaries and curvature lower them), the eigengap "
+        "counts directions of the local covariance."
+    )
+
+
+def coverage(results: dict) -> str | None:
+    """Does the reference (simulated) set cover the target (experimental)?"""
+    cov = results.get("coverage")
+    if not isinstance(cov, dict):
+        return None
+    target, reference = cov["names"]
+    kl, se = cov["kl_divergence"], cov["kl_divergence_se"]
+    forward, backward = f"{target}||{reference}", f"{reference}||{target}"
+    gap = kl[forward] - kl[backward]
+    noise = N_SE * (se[forward] ** 2 + se[backward] ** 2) ** 0.5
+    numbers = (
+        f"KL({forward}) = {kl[forward]:.3g} +- {se[forward]:.2g}, "
+        f"KL({backward}) = {kl[backward]:.3g} +- {se[backward]:.2g}"
+    )
+    if gap > noise:
+        verdict = (
+            f"No: the {reference} set does not cover the {target} set. "
+            f"{target.capitalize()} rows are less likely under the {reference} "
+            "density than the other way round"
+        )
+    elif -gap > noise:
+        verdict = (
+            f"Yes: the {reference} set covers the {target} set (and reaches "
+            f"beyond it): {reference} rows are the less likely ones under the "
+            f"other density"
+        )
+    else:
+        verdict = (
+            f"Undecided: the two KL divergences agree within {N_SE:g} standard errors"
+        )
+    return f"{verdict} ({numbers}; KDE on held-out rows, Table 1 below)."
+
+
+def parameters(results: dict) -> str | None:
+    """Which physical parameters parametrize the manifold (TSLasso)?"""
+    ts = results.get("tslasso")
+    if not isinstance(ts, dict):
+        return None
+    pairs = sorted(zip(ts["names"], ts["selection_frequency"]), key=lambda p: -p[1])
+    chosen = [f"{n} ({f:.0%})" for n, f in pairs if f >= SELECTED_SHARE]
+    rest = [f"{n} ({f:.0%})" for n, f in pairs if 0 < f < SELECTED_SHARE]
+    head = (
+        "Parametrizing the manifold (TSLasso, selected in at least "
+        f"{SELECTED_SHARE:.0%} of the repeats): "
+        + (", ".join(chosen) if chosen else "none")
+    )
+    tail = f"; sometimes selected: {', '.join(rest)}" if rest else ""
+    return head + tail + "."
+
+
+def findings(results: dict) -> list[str]:
+    """The answers that the run's stages can give, in the paper's order."""
+    return [
+        s for s in (dimension(results), coverage(results), parameters(results)) if s
+    ]
