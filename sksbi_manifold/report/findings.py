@@ -34,9 +34,11 @@ def dimension(results: dict) -> str | None:
     return (
         f"Low dimensional: in R^{n_features}, "
         + "; ".join(parts)
-        + ". The estimators bracket d: doubling and correlation count volumes "
-        "(noise raises, boundaries and curvature lower them), the eigengap "
-        "counts directions of the local covariance."
+        + ". Where they disagree, trust the eigengap: doubling and correlation "
+        "count volumes (ambient noise raises them, boundaries and curvature "
+        "lower them), the eigengap counts directions of the local covariance "
+        "and stays within 0.2 of the truth on noisy, bounded test manifolds "
+        "(see the estimators' Notes)."
     )
 
 
