@@ -19,7 +19,13 @@ from .exceptions import (
     UndefinedDimensionWarning,
     UnsupportedRowsWarning,
 )
-from .interpretation import NadarayaWatsonInterpolator, TSLasso, estimate_gradients
+from .interpretation import (
+    NadarayaWatsonInterpolator,
+    SmoothnessResult,
+    TSLasso,
+    estimate_gradients,
+    function_smoothness,
+)
 from .sampling import (
     CoverageResult,
     DensityFlatteningSampler,
@@ -41,11 +47,13 @@ __all__ = [
     "NadarayaWatsonInterpolator",
     "OutOfSampleWarning",
     "RiemannianRelaxation",
+    "SmoothnessResult",
     "TSLasso",
     "UndefinedDimensionWarning",
     "UnsupportedRowsWarning",
     "density_coverage",
     "estimate_gradients",
+    "function_smoothness",
     "near_reference",
     "riemannian_metric",
 ]
