@@ -29,7 +29,9 @@ from .interpretation import (
 from .sampling import (
     CoverageResult,
     DensityFlatteningSampler,
+    MisspecificationResult,
     density_coverage,
+    misspecification_score,
     near_reference,
 )
 
@@ -44,6 +46,7 @@ __all__ = [
     "DoublingDimension",
     "EigengapDimension",
     "IESSelector",
+    "MisspecificationResult",
     "NadarayaWatsonInterpolator",
     "OutOfSampleWarning",
     "RiemannianRelaxation",
@@ -54,6 +57,7 @@ __all__ = [
     "density_coverage",
     "estimate_gradients",
     "function_smoothness",
+    "misspecification_score",
     "near_reference",
     "riemannian_metric",
 ]
