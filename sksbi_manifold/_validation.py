@@ -123,6 +123,24 @@ def check_kernel_width_below_spread(X: np.ndarray, epsilon: float, who: str) -> 
         )
 
 
+# Links followed from a meta-estimator down its ``embedding_estimator_``.
+_MAX_CHAIN_DEPTH = 16
+
+
+def inner_chain(estimator):
+    """``estimator``, its ``embedding_estimator_``, that one's, ... (at most 16).
+
+    Outer estimators (IESSelector, RiemannianRelaxation, function_smoothness)
+    look down this chain for the estimator that built the kernel.
+    """
+    current = estimator
+    for _ in range(_MAX_CHAIN_DEPTH):
+        if current is None:
+            return
+        yield current
+        current = getattr(current, "embedding_estimator_", None)
+
+
 def clip_n_components(estimator, limit: int, what: str) -> int:
     """``estimator.n_components`` clipped to ``limit``, with a warning naming it.
 

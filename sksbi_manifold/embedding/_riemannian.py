@@ -32,14 +32,12 @@ from .._compat import (
 from .._geometry import distances
 from .._geometry.kernels import gaussian_affinity
 from .._geometry.laplacian import renormalized_laplacian
-from .._validation import N_JOBS_CONSTRAINT, clip_n_components
+from .._validation import N_JOBS_CONSTRAINT, clip_n_components, inner_chain
 from ..interpretation._nadaraya_watson import NadarayaWatsonInterpolator
 from . import _relaxation
 from ._selection import IESSelector, fitted_inner, read_embedding_protocol
 
 __all__ = ["RiemannianRelaxation"]
-
-_MAX_CHAIN_DEPTH = 16
 
 
 def kernel_geometry(est, who: str) -> tuple[float, float, float]:
@@ -48,10 +46,7 @@ def kernel_geometry(est, who: str) -> tuple[float, float, float]:
     Follows ``embedding_estimator_`` links (e.g. IESSelector -> DiffusionMapsGC)
     to the estimator that built the kernel and exposes ``epsilon_``.
     """
-    current = est
-    for _ in range(_MAX_CHAIN_DEPTH):
-        if current is None:
-            break
+    for current in inner_chain(est):
         if hasattr(current, "epsilon_"):
             params = (
                 current.get_params(deep=False) if hasattr(current, "get_params") else {}
@@ -66,7 +61,6 @@ def kernel_geometry(est, who: str) -> tuple[float, float, float]:
             radius = getattr(current, "radius_", None)
             ratio = float(radius) / epsilon if radius else 3.0
             return epsilon, ratio, float(params.get("alpha", 1.0))
-        current = getattr(current, "embedding_estimator_", None)
     raise ValueError(
         f"{who} needs the kernel width of the inner Laplacian: no estimator in "
         f"the chain below {type(est).__name__} exposes epsilon_ (e.g. "

@@ -25,14 +25,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
 from .._compat import Interval, validate_params
+from .._validation import inner_chain
 from ._nadaraya_watson import _target_names
 
 __all__ = ["SmoothnessResult", "function_smoothness"]
 
 # Permutations multiplied by the Laplacian at once (columns of one product).
 _PERMUTATION_BLOCK = 64
-# Links followed from a meta-estimator to the one holding the Laplacian.
-_MAX_CHAIN_DEPTH = 16
 
 
 @dataclass
@@ -72,15 +71,11 @@ class SmoothnessResult:
 
 def _laplacian_of(estimator):
     """``(L, pi)`` of the fitted estimator or of its ``embedding_estimator_``."""
-    current = estimator
-    for _ in range(_MAX_CHAIN_DEPTH):
-        if current is None:
-            break
+    for current in inner_chain(estimator):
         L = getattr(current, "laplacian_", None)
         pi = getattr(current, "laplacian_weights_", None)
         if L is not None and pi is not None:
             return L, np.asarray(pi, dtype=np.float64)
-        current = getattr(current, "embedding_estimator_", None)
     raise ValueError(
         f"function_smoothness needs a fitted estimator exposing laplacian_ and "
         f"laplacian_weights_ (a DiffusionMapsGC, or one whose "
