@@ -343,3 +343,18 @@ def test_swiss_roll_relaxation_at_reference_size():
     )
     h = np.linalg.eigvalsh(metric.riemannian_metric(rr.laplacian_, rr.embedding_))
     assert np.median(np.abs(h - 1).max(axis=1)) < 0.3
+
+
+def test_relaxation_does_not_depend_on_n_jobs(monkeypatch):
+    # The sparse products run on row blocks of threads: bitwise the same.
+    from sksbi_manifold._geometry import parallel
+
+    monkeypatch.setattr(parallel, "MIN_NNZ_PER_BLOCK", 1)
+    X, _ = _roll(400)
+    emb = [
+        RiemannianRelaxation(
+            n_components=2, max_iter=30, random_state=0, n_jobs=n_jobs
+        ).fit_transform(X)
+        for n_jobs in (1, 2)
+    ]
+    assert np.array_equal(emb[0], emb[1])

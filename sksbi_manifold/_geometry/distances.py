@@ -34,9 +34,9 @@ import scipy.sparse as sp
 from joblib import effective_n_jobs
 from sklearn import get_config
 from sklearn.utils.parallel import Parallel, delayed
-from threadpoolctl import threadpool_limits
 
 from . import _device, _reduce
+from .parallel import single_threaded_blas
 
 MODE_ALL, MODE_UPPER, MODE_NO_SELF = 0, 1, 2
 _MAX_BLOCK_ROWS = 512  # keeps one block's reduction pass near the caches
@@ -156,7 +156,7 @@ def _map_blocks(task, ops: _Operands, n_jobs):
             yield block, task(ops, block)
         return
     # Parallel blocks: one BLAS thread each, so GEMMs do not oversubscribe.
-    with threadpool_limits(1, user_api="blas"):
+    with single_threaded_blas():
         results = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(
             delayed(task)(ops, block) for block in blocks
         )

@@ -9,7 +9,6 @@ norm and signed deterministically.
 
 from __future__ import annotations
 
-import functools
 import warnings
 
 import numpy as np
@@ -19,30 +18,15 @@ from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import ArpackNoConvergence, eigsh, lobpcg
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from threadpoolctl import ThreadpoolController
 
 from .laplacian import Laplacian
+from .parallel import single_threaded_blas
 
 EIGEN_SOLVERS = ("auto", "dense", "arpack", "lobpcg")
 DENSE_MAX_SAMPLES = 500  # ARPACK is faster above this, and needs n > k + 1
 LOBPCG_TOL = 1e-8
 ARPACK_MAX_RESTARTS = 300
 LOBPCG_MAX_ITER = 500
-
-
-@functools.cache
-def _blas_controller() -> ThreadpoolController:
-    return ThreadpoolController()
-
-
-def _single_threaded_blas():
-    """Context manager limiting BLAS to one thread.
-
-    For iterative solvers and batched small LAPACK calls, whose dense work is
-    too small to gain from threads: on a loaded 2-core machine threaded
-    OpenBLAS made them 3-9x slower. Parallelism comes from ``n_jobs`` instead.
-    """
-    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 def deterministic_sign_flip(vectors: np.ndarray, axis: int = -2) -> np.ndarray:
@@ -120,7 +104,7 @@ def laplacian_eigenpairs(
     def solve(S_c, k_c, weights_c):
         if solver == "dense" or S_c.shape[0] <= max(DENSE_MAX_SAMPLES, k_c + 1):
             return _dense(S_c, k_c)
-        with _single_threaded_blas():
+        with single_threaded_blas():
             return _iterative(solver, S_c, k_c, weights_c, tol, max_iter, rng)
 
     mu, V = _by_component(solve, S, k, lap.weights)

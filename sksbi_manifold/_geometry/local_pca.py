@@ -23,7 +23,8 @@ import scipy.linalg
 import scipy.sparse as sp
 from sklearn.utils.parallel import Parallel, delayed
 
-from .eigen import _single_threaded_blas, deterministic_sign_flip
+from .eigen import deterministic_sign_flip
+from .parallel import single_threaded_blas
 
 CENTERS = ("point", "weighted_mean")
 METHODS = ("auto", "svd", "covariance", "gram")
@@ -382,7 +383,7 @@ def weighted_local_pca(
             f"n_eigenvalues={n_eigenvalues} in [1, {D}]."
         )
     chunks = _plan_chunks(np.diff(weights.indptr)[rows], D)
-    with _single_threaded_blas():
+    with single_threaded_blas():
         results = Parallel(n_jobs=n_jobs, prefer="threads")(
             delayed(_pca_task)(
                 X, weights, rows[pos], n_components, n_values, center, method
@@ -431,7 +432,7 @@ def local_coordinates(X, graph, rows, bases, *, centers=None) -> np.ndarray:
     counts = np.diff(graph.indptr)[rows]
     out_indptr = _local_indptr(counts)
     Z = np.empty((out_indptr[-1], bases.shape[2]))
-    with _single_threaded_blas():
+    with single_threaded_blas():
         for pos in _plan_chunks(counts, X.shape[1]):
             entries = _entry_positions(graph.indptr, rows[pos])
             indptr = _local_indptr(counts[pos])
@@ -537,7 +538,7 @@ def estimate_gradients(
                 f"got {bases.shape}."
             )
     chunks = _plan_chunks(np.diff(weights.indptr)[rows], X.shape[1] + F.shape[1])
-    with _single_threaded_blas():
+    with single_threaded_blas():
         results = Parallel(n_jobs=n_jobs, prefer="threads")(
             delayed(_gradient_task)(
                 X,

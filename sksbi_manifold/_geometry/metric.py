@@ -26,8 +26,8 @@ from .local_pca import (
     _padded,
     _plan_chunks,
     _resolve_rows,
-    _single_threaded_blas,
 )
+from .parallel import single_threaded_blas
 
 
 def _laplacian_matrix(laplacian) -> sp.csr_matrix:
@@ -57,7 +57,7 @@ def _chunked_metric(L_like, rows, s, differences_of) -> np.ndarray:
     """
     counts = np.diff(L_like.indptr)[rows]
     H = np.empty((len(rows), s, s))
-    with _single_threaded_blas():
+    with single_threaded_blas():
         for pos in _plan_chunks(counts, s):
             entries = _entry_positions(L_like.indptr, rows[pos])
             r = np.repeat(np.arange(len(pos)), counts[pos])

@@ -37,7 +37,6 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
-from threadpoolctl import ThreadpoolController
 
 from .._geometry import distances, scales
 from .._geometry.kernels import (
@@ -50,6 +49,7 @@ from .._geometry.kernels import (
 from .._geometry.laplacian import laplacian_rows
 from .._geometry.local_pca import local_coordinates, weighted_local_pca
 from .._geometry.metric import metric_from_differences
+from .._geometry.parallel import single_threaded_blas
 from ..exceptions import BoundaryWarning
 
 SELECTIONS = ("argmin", "argmin_plus")
@@ -265,17 +265,6 @@ def _pca_local_coordinates(X_ref, X_centres, centres, n_coords, n_jobs):
     return local_coordinates(X_aug, W_aug, rows, pca.bases)
 
 
-_BLAS = None
-
-
-def _single_blas_thread():
-    """Context limiting BLAS to one thread (many tiny eigenproblems)."""
-    global _BLAS
-    if _BLAS is None:
-        _BLAS = ThreadpoolController()  # scanning the libraries once is slow
-    return _BLAS.limit(limits=1, user_api="blas")
-
-
 def _dense_block(graph: sp.csr_matrix, nodes: np.ndarray):
     """Dense ``graph[nodes][:, nodes]`` (sorted ``nodes``), or None if any pair
     is not stored."""
@@ -403,7 +392,7 @@ def _distortion_curves(X, graph, radii_desc, dims, sample, radius_ratio, alpha, 
         centres = _Centres(g, W, laplacian_rows(W, q, sample, eps, alpha))
         if X is None:
             # Many small eigenproblems: one BLAS thread avoids oversubscription.
-            with _single_blas_thread():
+            with single_threaded_blas():
                 res = _centre_distortions(centres, dims, pairs=graph)
         else:
             res = _centre_distortions(
@@ -682,7 +671,7 @@ def out_of_sample_distortion(
     P = sp.csr_matrix((p, K.indices.copy(), K.indptr.copy()), shape=K.shape)
     centres = _Centres(dist, K, P)
     if precomputed:
-        with _single_blas_thread():
+        with single_threaded_blas():
             res = _centre_distortions(centres, dims, pairs=reference)
     else:
         ref = np.asarray(reference)

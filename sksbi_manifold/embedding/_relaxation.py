@@ -31,6 +31,7 @@ import scipy.sparse as sp
 from scipy.optimize import minimize
 
 from .._geometry.metric import metric_eigen
+from .._geometry.parallel import RowBlockedCSR, single_threaded_blas
 
 # Stagnation window of the stopping rule (iterations).
 STAGNATION_WINDOW = 10
@@ -99,18 +100,23 @@ class RelaxationProblem:
         ``epsilon_orth`` of the loss.
     weights : ndarray of shape (n,)
         Point weights (sum to one).
+    n_jobs : int or None, default=None
+        Threads for the two sparse products of each evaluation (row blocks;
+        the result does not depend on it).
     """
 
     laplacian: object
     intrinsic_dim: int
     eps_orth: float
     weights: np.ndarray
-    L: sp.csr_matrix = field(init=False, repr=False)
-    LT: sp.csr_matrix = field(init=False, repr=False)
+    n_jobs: int | None = None
+    L: RowBlockedCSR = field(init=False, repr=False)
+    LT: RowBlockedCSR = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.L = _as_csr(self.laplacian)
-        self.LT = self.L.T.tocsr()
+        L = _as_csr(self.laplacian)
+        self.L = RowBlockedCSR(L, self.n_jobs)
+        self.LT = RowBlockedCSR(L.T, self.n_jobs)
         self.weights = np.asarray(self.weights, dtype=np.float64)
 
     def _metric_and_LY(self, Yc: np.ndarray):
@@ -281,20 +287,23 @@ def relax(
         return RelaxationResult(
             Y0.copy(), loss0, np.array(curve), 0, gnorm0 == 0.0, "no iterations"
         )
-    res = minimize(
-        fun,
-        Y0.ravel(),
-        jac=True,
-        method="L-BFGS-B",
-        callback=callback,
-        options={
-            "maxiter": max_iter,
-            "maxcor": LBFGS_MEMORY,
-            "gtol": np.finfo(np.float64).eps * gnorm0,
-            "ftol": 0.0,  # the stagnation rule above decides
-            "maxls": 40,
-        },
-    )
+    # Spinning idle BLAS threads would take the cores of the threaded sparse
+    # products: 0.123 -> 0.080 s per evaluation on 19,000 rows, 2 cores.
+    with single_threaded_blas():
+        res = minimize(
+            fun,
+            Y0.ravel(),
+            jac=True,
+            method="L-BFGS-B",
+            callback=callback,
+            options={
+                "maxiter": max_iter,
+                "maxcor": LBFGS_MEMORY,
+                "gtol": np.finfo(np.float64).eps * gnorm0,
+                "ftol": 0.0,  # the stagnation rule above decides
+                "maxls": 40,
+            },
+        )
     n_iter = len(curve) - 1
     # status 0: gradient tolerance; 2: line search cannot progress (treated as
     # convergence, doc/conventions.rst, 'Riemannian relaxation'); StopIteration:

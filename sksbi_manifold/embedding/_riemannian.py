@@ -132,8 +132,9 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
         Seeds nested ``random_state`` parameters of the inner estimators left
         at None. The relaxation itself is deterministic.
     n_jobs : int, default=None
-        Distance blocks of ``transform``/``score``; also passed to nested
-        ``n_jobs`` left at None.
+        Threads of the relaxation's sparse products (row blocks: the result
+        does not depend on it) and distance blocks of ``transform``/``score``;
+        also passed to nested ``n_jobs`` left at None.
     verbose : int, default=0
         Print the stages (and the loss every iteration if > 1).
 
@@ -280,7 +281,9 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
     ) -> _relaxation.RelaxationProblem:
         w = _relaxation.relaxation_weights(laplacian, epsilon, self.weights)
         d = self._intrinsic_dim(n_components)
-        return _relaxation.RelaxationProblem(laplacian, d, float(self.epsilon_orth), w)
+        return _relaxation.RelaxationProblem(
+            laplacian, d, float(self.epsilon_orth), w, n_jobs=self.n_jobs
+        )
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):

@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+
+from .._geometry.parallel import single_threaded_blas
 
 _MAX_HALVINGS = 1000
 _SLACK = 1e-13
@@ -227,7 +228,7 @@ def select_exactly(
     path : LassoPath
     """
     X = np.ascontiguousarray(X, dtype=np.float64)
-    with threadpool_limits(1, user_api="blas"):  # tiny products: no BLAS threads
+    with single_threaded_blas():  # tiny products: no BLAS threads
         return _search(X, n_select, lr, max_iter, tol, max_search, select_tol, fallback)
 
 

@@ -70,8 +70,8 @@ class ReportConfig:
     n_coverage_fit: int = 17000  # KDE rows per set (coverage)
     n_coverage_test: int = 3000  # held-out rows per set (coverage)
     n_reference: int = 20000  # reference rows the parameters are carried from
-    # Embedded rows relaxed (the paper: all ~19,000; L-BFGS takes ~34 s on
-    # 19,000 cryo-EM latents); other rows follow by Nadaraya-Watson.
+    # Embedded rows relaxed (the paper: all ~19,000; L-BFGS takes ~16 s on
+    # 19,000 cryo-EM latents, 2 cores); other rows follow by Nadaraya-Watson.
     n_relax: int = 20000
     n_plot: int = 50000  # points per embedding scatter
     # Largest share of the inliers drawn by the flattening (the paper: 20,000
