@@ -12,7 +12,13 @@ from .dimension import (
     DoublingDimension,
     EigengapDimension,
 )
-from .embedding import DiffusionMapsGC, IESSelector, RiemannianRelaxation
+from .embedding import (
+    DiffusionMapsGC,
+    DistortionResult,
+    IESSelector,
+    RiemannianRelaxation,
+    local_distortion,
+)
 from .exceptions import (
     DisconnectedGraphWarning,
     OutOfSampleWarning,
@@ -43,6 +49,7 @@ __all__ = [
     "DensityFlatteningSampler",
     "DiffusionMapsGC",
     "DisconnectedGraphWarning",
+    "DistortionResult",
     "DoublingDimension",
     "EigengapDimension",
     "IESSelector",
@@ -57,6 +64,7 @@ __all__ = [
     "density_coverage",
     "estimate_gradients",
     "function_smoothness",
+    "local_distortion",
     "misspecification_score",
     "near_reference",
     "riemannian_metric",
