@@ -13,10 +13,12 @@ from .dimension import (
     EigengapDimension,
 )
 from .embedding import (
+    ClusterResult,
     DiffusionMapsGC,
     DistortionResult,
     IESSelector,
     RiemannianRelaxation,
+    detect_clusters,
     local_distortion,
 )
 from .exceptions import (
@@ -44,6 +46,7 @@ from .sampling import (
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "ClusterResult",
     "CorrelationDimension",
     "CoverageResult",
     "DensityFlatteningSampler",
@@ -62,6 +65,7 @@ __all__ = [
     "UndefinedDimensionWarning",
     "UnsupportedRowsWarning",
     "density_coverage",
+    "detect_clusters",
     "estimate_gradients",
     "function_smoothness",
     "local_distortion",
