@@ -819,6 +819,129 @@ def _tslasso(state: _State) -> None:
     )
 
 
+def _beyond(state: _State) -> None:
+    """The Discussion's future work: smoothness, distortion, clusters, misfit."""
+    from ..embedding import detect_clusters, local_distortion
+    from ..interpretation import function_smoothness
+
+    cfg, ds, f = state.config, state.target, state.fitted
+    out = {}
+    if ds.params is not None:
+        F = ds.params[f["embedded"]]
+        keep = np.flatnonzero(np.ptp(F, axis=0) > 0)
+        sm = function_smoothness(
+            f["dm"], F[:, keep], n_permutations=100, random_state=cfg.random_state
+        )
+        out["smoothness"] = {
+            "carried": isinstance(state.results.get("parameter_transfer"), dict),
+            "names": [ds.names[j] for j in keep],
+            "energy": sm.energy.tolist(),
+            "shuffled": sm.null_energy.tolist(),
+            "p_value": sm.p_value.tolist(),
+        }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # degenerate rows: counted
+        before = local_distortion(f["ies"]).summary()
+        after = local_distortion(f["rr"]).summary()
+    out["distortion"] = {"ies": before, "relaxed": after}
+    clusters = detect_clusters(f["dm"], random_state=cfg.random_state)
+    out["clusters"] = {
+        "n_clusters": clusters.n_clusters,
+        "n_density_clusters": clusters.n_density_clusters,
+        **clusters.evidence,
+    }
+    if state.reference is not None:
+        out["misspecification"] = _misfit(state)
+    state.results["beyond_the_paper"] = out
+    state.sections.append(
+        (
+            "Beyond the paper: smoothness, distortion, clusters, misspecification",
+            [],
+            _beyond_rows(
+                out,
+                state.target.name,
+                state.reference.name if state.reference else None,
+            ),
+        )
+    )
+
+
+def _misfit(state: _State) -> dict:
+    """Conformal k-NN p-values of target rows and of held-out reference rows."""
+    from ..sampling import misspecification_score
+
+    cfg, tgt, ref = state.config, state.target, state.reference
+    rng = np.random.default_rng(cfg.random_state)
+    ref_rows = _subsample(ref.X.shape[0], cfg.n_reference, rng)
+    n_test = min(cfg.n_coverage_test, ref_rows.size // 4)
+    test, fit = ref_rows[:n_test], ref_rows[n_test:]
+    rows = _subsample(tgt.X.shape[0], cfg.n_dimension, rng)
+    res = misspecification_score(
+        ref.X[fit],
+        np.vstack([tgt.X[rows], ref.X[test]]),
+        random_state=cfg.random_state,
+        n_jobs=cfg.n_jobs,
+    )
+    flagged = res.flagged(0.05)
+    return {
+        "alpha": 0.05,
+        "n_neighbors": int(res.n_neighbors),
+        "target_flagged": float(flagged[: rows.size].mean()),
+        "reference_flagged": float(flagged[rows.size :].mean()),
+        "n_target": int(rows.size),
+        "n_reference_test": int(n_test),
+    }
+
+
+def _beyond_rows(out: dict, target: str, reference: str | None) -> list[list]:
+    rows = [["measure", "value", "reading"]]
+    sm = out.get("smoothness")
+    if sm:
+        # Carried parameters are kernel averages, smooth by construction:
+        # their p-values are small whatever the geometry; the energies rank.
+        note = "; carried, so compare energies" if sm["carried"] else ""
+        for n, e, e0, p in zip(
+            sm["names"], sm["energy"], sm["shuffled"], sm["p_value"], strict=True
+        ):
+            rows.append(
+                [
+                    f"smoothness of {n}",
+                    f"energy {e:.3g} (shuffled {e0:.3g})",
+                    f"p = {p:.2g}{note}",
+                ]
+            )
+    for key, what in (("ies", "IES chart"), ("relaxed", "relaxed chart")):
+        q = out["distortion"][key]["log_condition"]
+        rows.append(
+            [
+                f"distortion of the {what}",
+                f"median log condition {q['median']:.3g}",
+                f"10-90 %: {q['q10']:.3g} .. {q['q90']:.3g} (0 = conformal)",
+            ]
+        )
+    c = out["clusters"]
+    rows.append(
+        [
+            "clusters",
+            f"{c['n_clusters']} (by {c['chosen_by']})",
+            f"{c['n_components']} graph components, {c['n_isolated']} isolated rows; "
+            f"{c['n_density_clusters']} regions denser than "
+            f"{c['density_ratio']:g} x the median",
+        ]
+    )
+    m = out.get("misspecification")
+    if m:
+        rows.append(
+            [
+                f"{target} rows unlike {reference} ones",
+                f"{m['target_flagged']:.1%} flagged at p < {m['alpha']:g}",
+                f"held-out {reference} rows: {m['reference_flagged']:.1%} (expected "
+                f"{m['alpha']:.0%}); {m['n_neighbors']}-NN conformal p-values",
+            ]
+        )
+    return rows
+
+
 def _sizes_section(sizes: dict) -> tuple:
     rows = [["size", "what", "configured", "used"]]
     for name, s in sizes.items():
@@ -840,6 +963,7 @@ STAGES = [
     ("out of sample", _out_of_sample),
     ("embedding figures", _embedding_figures),
     ("TSLasso", _tslasso),
+    ("beyond the paper", _beyond),
 ]
 
 
