@@ -924,7 +924,8 @@ def _beyond_rows(out: dict, target: str, reference: str | None) -> list[list]:
         [
             "clusters",
             f"{c['n_clusters']} (by {c['chosen_by']})",
-            f"{c['n_components']} graph components, {c['n_isolated']} isolated rows; "
+            f"{c['n_components']} graph component{'s' * (c['n_components'] != 1)}, "
+            f"{c['n_isolated']} isolated rows; "
             f"{c['n_density_clusters']} regions denser than "
             f"{c['density_ratio']:g} x the median",
         ]
