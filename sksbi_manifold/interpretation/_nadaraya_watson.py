@@ -31,7 +31,6 @@ __all__ = ["NadarayaWatsonInterpolator", "UnsupportedRowsWarning"]
 _GRID_NEIGHBORS = 50
 _EXTEND_SIZE = 5
 _MAX_EXTENSIONS = 8
-_EDGE_RTOL = 1e-9  # an edge optimum must beat its neighbour by this much
 
 
 def _target_names(y, n_outputs: int, prefix: str) -> np.ndarray:
@@ -281,25 +280,12 @@ class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator
             # cutoff is a nearest-neighbour regressor in disguise: not a choice.
             return np.where(support >= _MIN_SUPPORT, err, np.inf)
 
-        err = errors(grid)
-        ratio = grid[1] / grid[0]
-        steps = np.arange(1, _EXTEND_SIZE + 1)
-        for _ in range(_MAX_EXTENSIONS):
-            best = _argmin_last(err)
-            if not np.isfinite(err).any():
-                new = grid[-1] * ratio**steps
-                grid, err = np.r_[grid, new], np.r_[err, errors(new)]
-            elif best == 0 and err[0] < err[1] * (1.0 - _EDGE_RTOL):
-                new = grid[0] / ratio ** steps[::-1]
-                grid, err = np.r_[new, grid], np.r_[errors(new), err]
-            elif best == grid.size - 1 and err[-1] < err[-2] * (1.0 - _EDGE_RTOL):
-                new = grid[-1] * ratio**steps
-                grid, err = np.r_[grid, new], np.r_[err, errors(new)]
-            else:
-                break
-        self.bandwidths_ = grid
-        self.loo_errors_ = err
-        self.bandwidth_ = float(grid[_argmin_last(err)])
+        search = scales.search_log_grid(
+            errors, grid, n_extend=_EXTEND_SIZE, max_extensions=_MAX_EXTENSIONS
+        )
+        self.bandwidths_ = search.values
+        self.loo_errors_ = search.scores
+        self.bandwidth_ = float(search.values[search.best])
 
     def _loo_predictions(self, X, rows, eps, fallback_pred):
         """Leave-one-out predictions (m, n_eps, q) of the centred targets, and
@@ -472,8 +458,3 @@ class _LazyLooFallback:
 
 
 _MIN_SUPPORT = 0.95  # fraction of LOO rows that must have a kernel neighbour
-
-
-def _argmin_last(err: np.ndarray) -> int:
-    """Index of the minimum; ties go to the largest bandwidth."""
-    return int(err.size - 1 - np.argmin(err[::-1]))

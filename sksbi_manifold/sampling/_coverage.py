@@ -25,6 +25,7 @@ from sklearn.utils import check_array, check_random_state
 
 from .._compat import Interval, StrOptions, validate_params
 from .._geometry.distances import gaussian_log_sums, knn_distances
+from .._geometry.scales import search_log_grid
 from .._validation import N_JOBS_CONSTRAINT
 
 __all__ = ["CoverageResult", "density_coverage"]
@@ -320,40 +321,16 @@ def _select_bandwidth(X, grid, auto, cv, cv_sample_size, rng, n_jobs, name):
             [rng.permutation(np.flatnonzero(folds == g))[:per_fold] for g in range(cv)]
         )
     )
-    tried = np.zeros(0)
-    scores = np.zeros(0)
-
-    def add(new):
-        nonlocal tried, scores
-        new = np.asarray(new, dtype=np.float64)
-        if tried.size:
-            gap = np.abs(np.log(new)[:, None] - np.log(tried)[None, :]).min(axis=1)
-            new = new[gap > 1e-9]
-        if new.size:
-            tried = np.concatenate([tried, new])
-            scores = np.concatenate(
-                [scores, _cv_log_likelihood(X, new, folds, scored, n_jobs)]
-            )
-            order = np.argsort(tried)
-            tried, scores = tried[order], scores[order]
-
-    add(grid)
-    if auto:
-        ratio = max(float(tried[1] / tried[0]), _EXTEND_RATIO)
-        steps = ratio ** np.arange(1, _EXTEND_SIZE + 1)
-        for _ in range(_MAX_EXTENSIONS):
-            best = int(np.argmax(scores))
-            if best == 0:
-                add(tried[0] / steps)
-            elif best == tried.size - 1:
-                add(tried[-1] * steps)
-            else:
-                break
-        best = int(np.argmax(scores))
-        if 0 < best < tried.size - 1:
-            add(np.geomspace(tried[best - 1], tried[best + 1], _REFINE_SIZE + 3)[1:-1])
-    best = int(np.argmax(scores))
-    if best in (0, tried.size - 1):
+    search = search_log_grid(
+        lambda h: -_cv_log_likelihood(X, h, folds, scored, n_jobs),
+        grid,
+        n_extend=_EXTEND_SIZE if auto else 0,
+        max_extensions=_MAX_EXTENSIONS if auto else 0,
+        min_ratio=_EXTEND_RATIO,
+        n_refine=_REFINE_SIZE if auto else 0,
+    )
+    tried, scores, best = search.values, -search.scores, search.best
+    if search.at_edge:
         where = "smallest" if best == 0 else "largest"
         hint = (
             " Duplicated rows across folds make the likelihood grow without "
