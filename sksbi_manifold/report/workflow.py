@@ -91,13 +91,31 @@ class _Dataset:
 
 
 @dataclass
+class _Fitted:
+    """What one stage fits and a later stage uses (rows index the target)."""
+
+    doubling: object = None  # DoublingDimension on the target subsample
+    flattened: np.ndarray | None = None  # rows kept by density flattening
+    embedded: np.ndarray | None = None  # flattened rows less the weakest degrees
+    Xs: np.ndarray | None = None  # their latents
+    dm: object = None  # DiffusionMapsGC of the embedded rows
+    ies: object = None  # IESSelector on it
+    rr: object = None  # RiemannianRelaxation of the relaxed rows
+    relaxed: np.ndarray | None = None  # rows relaxed
+    eigengap: object = None  # EigengapDimension at the DM scale
+    local: np.ndarray | None = None  # local doubling dimension of every row
+    before: np.ndarray | None = None  # IES coordinates of every row
+    after: np.ndarray | None = None  # relaxed coordinates of every row
+
+
+@dataclass
 class _State:
     config: ReportConfig
     target: _Dataset
     reference: _Dataset | None
     results: dict = field(default_factory=dict)
     sections: list = field(default_factory=list)
-    fitted: dict = field(default_factory=dict)
+    fitted: _Fitted = field(default_factory=_Fitted)
 
 
 @contextmanager
@@ -283,7 +301,7 @@ def _dimension(state: _State) -> None:
             "n_rows": int(X.shape[0]),
         }
         if ds is state.target:
-            state.fitted["doubling"] = (dd, X)
+            state.fitted.doubling = dd
     state.results["intrinsic_dimension"] = out
     _record_size(
         state,
@@ -292,7 +310,7 @@ def _dimension(state: _State) -> None:
         {name: r["n_rows"] for name, r in out.items()},
         cfg.n_dimension,
     )
-    dd, _ = state.fitted["doubling"]
+    dd = state.fitted.doubling
     n_voted = dd.local_dimension_.size
     state.sections.append(
         (
@@ -413,7 +431,7 @@ def _flatten(state: _State) -> None:
     sub = _subsample(ds.X.shape[0], cfg.n_subsample, rng)
     log.info("density flattening: neighbour counts of %d rows", sub.size)
     sampler, idx = _fit_sampler(ds.X[sub], cfg)
-    state.fitted["flattened"] = sub[idx]  # rows of the target
+    state.fitted.flattened = sub[idx]  # rows of the target
     state.results["flattening"] = {
         "radius": float(sampler.radius_),
         "n_outliers": int(sampler.outlier_mask_.sum()),
@@ -507,7 +525,7 @@ def _embedding(state: _State) -> None:
     from ..embedding import DiffusionMapsGC, IESSelector
 
     cfg, ds = state.config, state.target
-    flat = state.fitted["flattened"]
+    flat = state.fitted.flattened
     Xf = ds.X[flat]
     d = cfg.intrinsic_dim
     kw = {"n_jobs": cfg.n_jobs, "random_state": cfg.random_state}
@@ -535,9 +553,9 @@ def _embedding(state: _State) -> None:
         ).fit(Xs)
     with _stage(state, "Riemannian relaxation"):
         rr, pos = _relax(cfg, dm, ies, Xs)
-    state.fitted.update(
-        dm=dm, ies=ies, rr=rr, Xs=Xs, embedded=embedded, relaxed=embedded[pos]
-    )
+    f = state.fitted
+    f.dm, f.ies, f.rr, f.Xs = dm, ies, rr, Xs
+    f.embedded, f.relaxed = embedded, embedded[pos]
     state.results["diffusion_maps"] = {
         "epsilon": float(dm.epsilon_),
         "radius": float(dm.radius_),
@@ -632,12 +650,12 @@ def _relax(cfg: ReportConfig, dm, ies, Xs) -> tuple:
 def _eigengap(state: _State) -> None:
     from ..dimension import EigengapDimension
 
-    cfg, dm = state.config, state.fitted["dm"]
+    cfg, dm = state.config, state.fitted.dm
     eg = EigengapDimension(
         epsilon=dm, random_state=cfg.random_state, n_jobs=cfg.n_jobs
-    ).fit(state.fitted["Xs"])
+    ).fit(state.fitted.Xs)
     state.results["intrinsic_dimension"]["eigengap"] = float(eg.dimension_)
-    state.fitted["eigengap"] = eg
+    state.fitted.eigengap = eg
     state.sections.append(
         (
             "Local PCA eigengap at the Diffusion Maps scale",
@@ -664,7 +682,7 @@ def _out_of_sample(state: _State) -> None:
     )
 
     cfg, ds, f = state.config, state.target, state.fitted
-    dd, _ = f["doubling"]
+    dd = f.doubling
     with _stage(state, "local dimension of every row"):
         local = _every_row(
             "local dimension",
@@ -672,16 +690,16 @@ def _out_of_sample(state: _State) -> None:
             lambda X: dd.transform(X)[:, 0],
             quiet=(UndefinedDimensionWarning,),
         )
-    rr = f["rr"]
+    rr = f.rr
     with _stage(state, "embedding of every row"):
         # Nystrom extension of the IES-selected Diffusion Maps coordinates;
         # the relaxed ones by the relaxation's own Nadaraya-Watson map.
         before = _every_row(
             "Nystrom coordinates",
             ds.X,
-            f["ies"].transform,
-            known=f["embedded"],
-            values=f["ies"].embedding_,
+            f.ies.transform,
+            known=f.embedded,
+            values=f.ies.embedding_,
             quiet=(OutOfSampleWarning,),
         )
         n_outside = 0
@@ -696,11 +714,11 @@ def _out_of_sample(state: _State) -> None:
             "relaxed coordinates",
             ds.X,
             carry,
-            known=f["relaxed"],
+            known=f.relaxed,
             values=rr.embedding_,
             quiet=(UnsupportedRowsWarning,),
         )
-    f.update(local=local, before=rr.init_scale_ * before, after=after)
+    f.local, f.before, f.after = local, rr.init_scale_ * before, after
     n = ds.X.shape[0]
     state.results["out_of_sample"] = {
         "n_rows": int(n),
@@ -715,11 +733,11 @@ def _out_of_sample(state: _State) -> None:
     )
     arrays = {
         "local_dimension": local.astype(np.float32),
-        "embedding_before": f["before"].astype(np.float32),
+        "embedding_before": f.before.astype(np.float32),
         "embedding_after": after.astype(np.float32),
-        "flattened": f["flattened"],
-        "embedded": f["embedded"],
-        "relaxed": f["relaxed"],
+        "flattened": f.flattened,
+        "embedded": f.embedded,
+        "relaxed": f.relaxed,
     }
     if ds.params is not None:
         arrays.update(params=ds.params, param_names=np.asarray(ds.names))
@@ -734,12 +752,12 @@ def _embedding_figures(state: _State) -> None:
     if ds.params is not None:
         for j, name in enumerate(ds.names[:_MAX_COLOURINGS]):
             colours[name] = ds.params[shown, j]
-    colours["local doubling dimension"] = f["local"][shown]
+    colours["local doubling dimension"] = f.local[shown]
     which = f"all {n} rows" if shown.size == n else f"{shown.size} random of {n} rows"
     note = (
-        f"Points: {which}; the {f['embedded'].size} embedded rows are exact, "
+        f"Points: {which}; the {f.embedded.size} embedded rows are exact, "
         "the others extended out of sample (Nystrom before relaxation, "
-        f"Nadaraya-Watson from the {f['relaxed'].size} relaxed rows after)."
+        f"Nadaraya-Watson from the {f.relaxed.size} relaxed rows after)."
     )
     _record_size(
         state, "n_plot", "points per embedding scatter", int(shown.size), cfg.n_plot
@@ -751,7 +769,7 @@ def _embedding_figures(state: _State) -> None:
                 figures.embedding_grid(
                     cfg.out,
                     "embedding_before",
-                    f["before"][shown],
+                    f.before[shown],
                     colours,
                     "before relaxation",
                     note=note,
@@ -759,7 +777,7 @@ def _embedding_figures(state: _State) -> None:
                 figures.embedding_grid(
                     cfg.out,
                     "embedding_after",
-                    f["after"][shown],
+                    f.after[shown],
                     colours,
                     "after relaxation",
                     note=note,
@@ -778,10 +796,10 @@ def _tslasso(state: _State) -> None:
         state.results["tslasso"] = "skipped: no parameters"
         return
     pos = _subsample(
-        f["embedded"].size, cfg.n_tslasso, np.random.default_rng(cfg.random_state)
+        f.embedded.size, cfg.n_tslasso, np.random.default_rng(cfg.random_state)
     )
-    log.info("TSLasso: %d of %d embedded rows", pos.size, f["embedded"].size)
-    F = ds.params[f["embedded"][pos]]
+    log.info("TSLasso: %d of %d embedded rows", pos.size, f.embedded.size)
+    F = ds.params[f.embedded[pos]]
     keep = np.ptp(F, axis=0) > 0
     names = [n for n, k in zip(ds.names, keep) if k]
     # 20 repeats of 300 rows (the paper: 500): the gradients and tangent
@@ -790,10 +808,10 @@ def _tslasso(state: _State) -> None:
         n_components=min(4, int(keep.sum())),
         sample_size=300,
         n_repeats=20,
-        epsilon=f["dm"],
+        epsilon=f.dm,
         random_state=cfg.random_state,
         n_jobs=cfg.n_jobs,
-    ).fit(f["Xs"][pos], F[:, keep])
+    ).fit(f.Xs[pos], F[:, keep])
     freq = np.asarray(ts.selection_frequency_, dtype=float)
     state.results["tslasso"] = {
         "names": names,
@@ -827,10 +845,10 @@ def _beyond(state: _State) -> None:
     cfg, ds, f = state.config, state.target, state.fitted
     out = {}
     if ds.params is not None:
-        F = ds.params[f["embedded"]]
+        F = ds.params[f.embedded]
         keep = np.flatnonzero(np.ptp(F, axis=0) > 0)
         sm = function_smoothness(
-            f["dm"], F[:, keep], n_permutations=100, random_state=cfg.random_state
+            f.dm, F[:, keep], n_permutations=100, random_state=cfg.random_state
         )
         out["smoothness"] = {
             "carried": isinstance(state.results.get("parameter_transfer"), dict),
@@ -841,10 +859,10 @@ def _beyond(state: _State) -> None:
         }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # degenerate rows: counted
-        before = local_distortion(f["ies"]).summary()
-        after = local_distortion(f["rr"]).summary()
+        before = local_distortion(f.ies).summary()
+        after = local_distortion(f.rr).summary()
     out["distortion"] = {"ies": before, "relaxed": after}
-    clusters = detect_clusters(f["dm"], random_state=cfg.random_state)
+    clusters = detect_clusters(f.dm, random_state=cfg.random_state)
     out["clusters"] = {
         "n_clusters": clusters.n_clusters,
         "n_density_clusters": clusters.n_density_clusters,
