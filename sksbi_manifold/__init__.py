@@ -6,6 +6,7 @@ PCA). See the user guide for the workflow of the paper *Cryo-EM images are
 intrinsically low dimensional* that they implement.
 """
 
+from . import plotting
 from ._geometry.metric import riemannian_metric
 from .dimension import (
     CorrelationDimension,
@@ -71,5 +72,6 @@ __all__ = [
     "local_distortion",
     "misspecification_score",
     "near_reference",
+    "plotting",
     "riemannian_metric",
 ]

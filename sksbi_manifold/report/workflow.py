@@ -293,7 +293,7 @@ def _dimension(state: _State) -> None:
         seed = cfg.random_state  # the estimators sample rows: same seed, same report
         dd = DoublingDimension(random_state=seed, n_jobs=cfg.n_jobs).fit(X)
         cd = CorrelationDimension(random_state=seed, n_jobs=cfg.n_jobs).fit(X)
-        curves[ds.name] = (dd.radii_, dd.dimension_by_radius_)
+        curves[ds.name] = dd
         out[ds.name] = {
             "doubling": float(dd.dimension_),
             "doubling_radius": float(dd.radius_),
@@ -318,9 +318,8 @@ def _dimension(state: _State) -> None:
             [
                 figures.dimension_histogram(
                     cfg.out,
-                    dd.local_dimension_,
+                    dd,
                     "local doubling dimension",
-                    dd.dimension_,
                     note=f"{n_voted} rows sampled for the vote.",
                 ),
                 figures.dimension_vs_radius(cfg.out, curves),
@@ -584,8 +583,8 @@ def _embedding(state: _State) -> None:
         (
             "Diffusion Maps spectrum and kernel width",
             [
-                figures.spectrum(cfg.out, dm.eigenvalues_),
-                figures.gc_curve(cfg.out, gc.gc_radii_, gc.gc_loss_, gc.radius_),
+                figures.spectrum(cfg.out, dm),
+                figures.gc_curve(cfg.out, gc),
             ],
             None,
         )
@@ -662,9 +661,8 @@ def _eigengap(state: _State) -> None:
             [
                 figures.dimension_histogram(
                     cfg.out,
-                    eg.local_dimension_,
+                    eg,
                     "local eigengap dimension",
-                    eg.dimension_,
                     note=f"{eg.local_dimension_.size} embedded rows sampled.",
                 ),
             ],
@@ -768,18 +766,12 @@ def _embedding_figures(state: _State) -> None:
             [
                 figures.embedding_grid(
                     cfg.out,
-                    "embedding_before",
-                    f.before[shown],
+                    "embedding",
+                    {
+                        "before relaxation": f.before[shown],
+                        "after relaxation": f.after[shown],
+                    },
                     colours,
-                    "before relaxation",
-                    note=note,
-                ),
-                figures.embedding_grid(
-                    cfg.out,
-                    "embedding_after",
-                    f.after[shown],
-                    colours,
-                    "after relaxation",
                     note=note,
                 ),
             ],
@@ -829,8 +821,8 @@ def _tslasso(state: _State) -> None:
         (
             "TSLasso: which parameters parametrize the manifold",
             [
-                figures.selection_frequency(cfg.out, names, freq),
-                figures.regularization_paths(cfg.out, names, ts.coef_path_),
+                figures.selection_frequency(cfg.out, ts, names),
+                figures.regularization_paths(cfg.out, ts, names),
             ],
             None,
         )
