@@ -32,6 +32,7 @@ from .._compat import (
 from .._geometry import distances
 from .._geometry.kernels import gaussian_affinity
 from .._geometry.laplacian import renormalized_laplacian
+from .._geometry.progress import verbose_progress
 from .._validation import N_JOBS_CONSTRAINT, clip_n_components, inner_chain
 from ..interpretation._nadaraya_watson import NadarayaWatsonInterpolator
 from . import _relaxation
@@ -286,6 +287,7 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
         )
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @verbose_progress
     def fit(self, X, y=None):
         """Fit the inner embedding (unless prefit) and relax its coordinates.
 

@@ -27,6 +27,7 @@ from .._compat import (
     _check_feature_names_in,
     _fit_context,
 )
+from .._geometry.progress import verbose_progress
 from .._validation import N_JOBS_CONSTRAINT, clip_n_components
 from . import _ies
 from ._diffusion_maps import DiffusionMapsGC
@@ -369,6 +370,7 @@ class IESSelector(TransformerMixin, BaseEstimator):
         return get_tags(inner)
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @verbose_progress
     def fit(self, X, y=None):
         """Fit the inner embedding (unless prefit) and select its coordinates.
 

@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._compat import Interval, StrOptions, _check_feature_names_in, _fit_context
 from .._geometry import distances, scales
 from .._geometry._device import check_device
+from .._geometry.progress import verbose_progress
 from .._validation import N_JOBS_CONSTRAINT
 from ..exceptions import UnsupportedRowsWarning
 
@@ -123,6 +124,9 @@ class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator
         Parallel row blocks of the distance engine.
     device : str, default=None
         Torch device for the distance engine (``"cuda"``); ``None`` is numpy.
+    verbose : int, default=0
+        Report the progress of the distance passes on stderr (a tqdm bar if
+        tqdm is installed).
 
     Attributes
     ----------
@@ -200,6 +204,7 @@ class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator
         "random_state": ["random_state"],
         "n_jobs": N_JOBS_CONSTRAINT,
         "device": [str, None],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -215,6 +220,7 @@ class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator
         random_state=None,
         n_jobs=None,
         device=None,
+        verbose=0,
     ):
         self.bandwidth = bandwidth
         self.kernel = kernel
@@ -226,9 +232,11 @@ class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.device = device
+        self.verbose = verbose
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
+    @verbose_progress
     def fit(self, X, y):
         """Store the training rows and choose the bandwidth.
 
@@ -417,6 +425,7 @@ class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator
         return pred, inside.mean(axis=0)
 
     # -------------------------------------------------------------- predict
+    @verbose_progress
     def predict(self, X):
         """Kernel-weighted average of the training targets at ``X``.
 
