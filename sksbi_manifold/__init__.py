@@ -11,6 +11,7 @@ from .dimension import (
     CorrelationDimension,
     DoublingDimension,
     EigengapDimension,
+    GrideDimension,
 )
 from .embedding import DiffusionMapsGC, IESSelector, RiemannianRelaxation
 from .exceptions import (
@@ -45,6 +46,7 @@ __all__ = [
     "DisconnectedGraphWarning",
     "DoublingDimension",
     "EigengapDimension",
+    "GrideDimension",
     "IESSelector",
     "MisspecificationResult",
     "NadarayaWatsonInterpolator",

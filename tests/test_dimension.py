@@ -18,6 +18,7 @@ from sksbi_manifold.dimension import (
     CorrelationDimension,
     DoublingDimension,
     EigengapDimension,
+    GrideDimension,
     UndefinedDimensionWarning,
     _scan,
     kde_bandwidth,
@@ -37,6 +38,8 @@ ESTIMATORS = [
     DoublingDimension(sample_size=8, random_state=0),
     DoublingDimension(boundary="exclude", random_state=0),
     CorrelationDimension(sample_size=8, random_state=0),
+    GrideDimension(n1=2, random_state=0),
+    GrideDimension(sample_size=8, random_state=0),
 ]
 
 
@@ -321,7 +324,9 @@ def test_doubling_transform_of_fitted_rows_reproduces_fit_with_duplicates():
     )
 
 
-@pytest.mark.parametrize("make", [DoublingDimension, CorrelationDimension])
+@pytest.mark.parametrize(
+    "make", [DoublingDimension, CorrelationDimension, GrideDimension]
+)
 def test_automatic_scale_transform_of_fitted_rows_reproduces_fit(make):
     X, _ = _manifold("circle", 400, noise=0.01)
     est = make(random_state=0).fit(X)
@@ -395,6 +400,7 @@ def test_set_output_pandas():
         lambda: DoublingDimension(random_state=0),
         lambda: CorrelationDimension(random_state=0),
         lambda: EigengapDimension(random_state=0),
+        lambda: GrideDimension(random_state=0),
     ],
 )
 def test_bad_input_errors(make):
@@ -422,6 +428,7 @@ def test_tiny_data_with_automatic_scale():
         DoublingDimension(),
         CorrelationDimension(),
         EigengapDimension(),
+        GrideDimension(),
     ):
         with pytest.warns(UndefinedDimensionWarning, match="10 rows are too few"):
             out = est.fit_transform(X)
@@ -447,7 +454,12 @@ def test_radius_without_neighbours_raises():
 
 def test_results_do_not_depend_on_n_jobs_and_are_seeded():
     X, _ = _manifold("sphere", 800)
-    for make in (DoublingDimension, CorrelationDimension, EigengapDimension):
+    for make in (
+        DoublingDimension,
+        CorrelationDimension,
+        EigengapDimension,
+        GrideDimension,
+    ):
         a = make(random_state=0, n_jobs=1).fit(X)
         b = make(random_state=0, n_jobs=2).fit(X)
         np.testing.assert_array_equal(a.local_dimension_, b.local_dimension_)
