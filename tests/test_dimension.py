@@ -523,6 +523,44 @@ def test_eigengap_estimates_normalisation():
     assert hard[0] == 3 and gaps.shape == (1, 3)
 
 
+def test_eigengap_log_gaps_ignore_a_smooth_spectrum():
+    # 10 tangent directions with the sampling spread of ~100 neighbours,
+    # then curvature and exact zeros (data in a subspace of R^40)
+    tangent = 0.8 ** np.arange(10)
+    lam = np.r_[tangent, 0.004, 0.002, np.zeros(28)][None, :16]
+    hard, soft, gaps = eigengap_estimates(
+        lam, 40, normalization="log", temperature=0.1, noise_floor=0.01
+    )
+    assert hard[0] == 10 and abs(soft[0] - 10) < 0.05
+    assert np.all(np.isfinite(gaps)) and gaps[0, 11:].max() == 0.0  # floor
+    # the difference rule takes the first step of the smooth spectrum
+    max_rule = eigengap_estimates(lam, 40, normalization="max", temperature=0.1)
+    assert max_rule[0][0] == 1
+    # all 3 eigenvalues of R^3: the last meets sqrt(floor), not the floor
+    sphere = np.array([[1.0, 0.64, 0.088]])
+    full = np.array([[1.0, 0.8, 0.5]])
+    for spectrum, d in ((sphere, 2), (full, 3)):
+        h, _, _ = eigengap_estimates(
+            spectrum, 3, normalization="log", temperature=0.1, noise_floor=0.01
+        )
+        assert h[0] == d
+
+
+@pytest.mark.parametrize("d", [6, 8])
+def test_eigengap_high_dimension_nonuniform_density(d):
+    """Skewed beta(10, 0.5) coordinates curled into R^(4d), 2,500 rows (the
+    benchmark's Mbeta): the largest difference gap read 1.13-1.23, the
+    log-ratio against the floor reads d."""
+    rng = np.random.default_rng(0)
+    Z = rng.beta(10, 0.5, size=(2500, d))
+    A = np.c_[Z * np.sin(np.cos(2 * np.pi * Z)), Z * np.cos(np.sin(2 * np.pi * Z))]
+    X = np.c_[A, A]
+    est = EigengapDimension(random_state=0).fit(X)
+    assert abs(est.dimension_ - d) < 0.3 and not est.dimension_is_lower_bound_
+    old = EigengapDimension(gap_normalization="max", random_state=0).fit(X)
+    assert old.dimension_ < d / 2
+
+
 @pytest.mark.parametrize("kind, n", [("circle", 600), ("sphere", 1200)])
 def test_eigengap_known_dimension(kind, n):
     X, d = _manifold(kind, n, noise=0.001)
