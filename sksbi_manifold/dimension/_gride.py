@@ -227,6 +227,16 @@ class GrideDimension(BaseDimension):
     :class:`UndefinedDimensionWarning`, and a ValueError when no sampled row
     has a usable ratio at any rank.
 
+    Measured with default parameters (10,000 rows lifted into R^256, float32,
+    seed 0; true d in brackets): 5-ball 4.75 [5], 3-ball 2.95 [3], swiss roll
+    1.97 [2], torus 2.00 [2], 4-sphere 3.98 [4]. With ambient noise 0.01 per
+    coordinate (noise radius 0.16) no rank up to 256 reaches the manifold's
+    scale: torus 2.94, 2-sphere 3.42, 4-cube 5.81, 5-ball 5.77
+    (``max_neighbors=1024``: 2.25, 2.71, 4.93, 5.31, at three times the
+    cost); :class:`EigengapDimension` reads all of these exactly. Its
+    strength is the clean or mildly noisy data of the standard benchmark
+    (see :ref:`conv-gride`).
+
     Examples
     --------
     >>> import numpy as np
