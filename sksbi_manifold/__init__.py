@@ -12,6 +12,7 @@ from .dimension import (
     CorrelationDimension,
     DoublingDimension,
     EigengapDimension,
+    GrideDimension,
 )
 from .embedding import (
     ClusterResult,
@@ -56,6 +57,7 @@ __all__ = [
     "DistortionResult",
     "DoublingDimension",
     "EigengapDimension",
+    "GrideDimension",
     "IESSelector",
     "MisspecificationResult",
     "NadarayaWatsonInterpolator",

@@ -25,6 +25,7 @@ def test_estimators_discovered():
         "DoublingDimension",
         "CorrelationDimension",
         "EigengapDimension",
+        "GrideDimension",
         "DensityFlatteningSampler",
         "DiffusionMapsGC",
         "IESSelector",

@@ -18,11 +18,17 @@ from sksbi_manifold.dimension import (
     CorrelationDimension,
     DoublingDimension,
     EigengapDimension,
+    GrideDimension,
     UndefinedDimensionWarning,
 )
 from sksbi_manifold.dimension._scan import scan_bounds
 
-ESTIMATORS = (DoublingDimension, CorrelationDimension, EigengapDimension)
+ESTIMATORS = (
+    DoublingDimension,
+    CorrelationDimension,
+    EigengapDimension,
+    GrideDimension,
+)
 
 
 def _sphere(n, seed, ambient=3):
@@ -163,7 +169,7 @@ def test_few_rows_warn_and_never_read_zero(n, seed):
     0.02-0.04 before; 12-16 rows at most 0.45 and 0.07 over 8 seeds; now at
     least 0.61 and 0.45 -- a few rows cannot show 3 dimensions)."""
     X = np.random.default_rng(seed).normal(size=(n, 3))
-    for cls, floor in zip(ESTIMATORS, (0.5, 0.3, 0.5)):
+    for cls, floor in zip(ESTIMATORS, (0.5, 0.3, 0.5, 0.5)):
         with pytest.warns(UndefinedDimensionWarning, match=f"{n} rows are too few"):
             est = cls(random_state=seed).fit(X)
         assert est.dimension_ > floor, (cls.__name__, est.dimension_)
@@ -313,3 +319,30 @@ def test_resolvable_dimension_is_not_flagged(kind, d):
             warnings.simplefilter("error", UndefinedDimensionWarning)
             est = Est(random_state=0).fit(X)
         assert not est.dimension_is_lower_bound_
+
+
+def _burr_paraboloid(d, n, seed):
+    """The benchmark's Mp manifolds: a d-paraboloid of Burr-distributed
+    coordinates (a density with a dense core and heavy tails), in R^(3(d+1))."""
+    E = np.random.default_rng(seed).exponential(size=(d + 1, n))
+    Z = (1 + E[1:] / E[0]).T ** -1.0
+    Z = np.c_[Z, (Z**2).sum(axis=1)]
+    return np.hstack([Z, np.sin(Z), Z**2])
+
+
+@pytest.mark.parametrize("d", [6, 9])
+def test_nonuniform_density_is_flagged_for_the_counts(d):
+    """Ball counts grow with the dense core: correlation read 2.7-2.9 and
+    doubling 1.4-3.9 on these (d = 6, 9), silently; the neighbour ratios
+    read 5.5-7.3 and cross-check them."""
+    X = _burr_paraboloid(d, 2500, 0)
+    for Est in (CorrelationDimension, DoublingDimension):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UndefinedDimensionWarning)
+            est = Est(random_state=0).fit(X)
+        if Est is CorrelationDimension or est.dimension_ < d / 2:
+            assert est.dimension_ < d / 2 and est.dimension_is_lower_bound_
+            assert any("non-uniform density" in str(w.message) for w in caught)
+        assert est.ratio_dimension_ > d / 2
+    gride = GrideDimension(random_state=0).fit(X)
+    assert gride.dimension_ > 0.75 * d

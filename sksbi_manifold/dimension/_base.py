@@ -22,6 +22,11 @@ from ._summary import local_dimension_summary
 
 # Warn when more than this share of the points has an undefined local estimate.
 UNDEFINED_WARN_FRACTION = 0.1
+# Count-based estimates below this share of the neighbour-ratio (GRIDE)
+# dimension of the same data are flagged as lower bounds (see
+# _nonuniform_measure); rows of its cross-check.
+MEASURE_RATIO = 0.5
+MEASURE_CHECK_ROWS = 1000
 # Fewest rows of a fit: a count ratio N_2R / N_R among n rows is at most
 # n - 2 (one neighbour within R, all the others but one within 2R), so n rows
 # read dimensions up to log2(n - 2); below 10 rows not even 3 (fewer give a
@@ -196,6 +201,40 @@ class BaseDimension(TransformerMixin, BaseEstimator):
                 stacklevel=4,
             )
         return n_bad
+
+    def _nonuniform_measure(self, X, rng) -> str | None:
+        """Why a count-based ``dimension_`` is a lower bound, or None.
+
+        Ball counts measure the correlation dimension of the sample's
+        measure, which is at most its pointwise (information) dimension and
+        falls far below the support's where the density is strongly
+        non-uniform (a density singular at a corner, heavy tails: the counts
+        grow with the dense core). The ratios of neighbour distances of
+        :class:`GrideDimension` (1000 sampled rows) estimate the pointwise
+        dimension; a ``dimension_`` below ``MEASURE_RATIO`` of theirs is
+        flagged. Sets ``ratio_dimension_``.
+        """
+        from ._gride import GrideDimension
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UndefinedDimensionWarning)
+            ratio = GrideDimension(
+                sample_size=MEASURE_CHECK_ROWS,
+                random_state=rng.randint(np.iinfo(np.int32).max),
+                n_jobs=self.n_jobs,
+                device=self.device,
+            ).fit(X)
+        self.ratio_dimension_ = float(ratio.dimension_)
+        if not self.dimension_ < MEASURE_RATIO * self.ratio_dimension_:
+            return None
+        return (
+            f"it is below half the dimension {self.ratio_dimension_:.3g} that "
+            "the ratios of neighbour distances read (GrideDimension): the ball "
+            "counts grow with a dense core of a strongly non-uniform density "
+            "(their correlation dimension is at most the pointwise one), not "
+            "with the support's dimension. Use GrideDimension or "
+            "EigengapDimension."
+        )
 
     def _flag_lower_bound(self, why: str | None) -> None:
         """Set ``dimension_is_lower_bound_``; warn, saying ``why``, when it is."""

@@ -197,8 +197,12 @@ class CorrelationDimension(BaseDimension):
         Self-excluded neighbour counts at ``count_radii_``.
     dimension_is_lower_bound_ : bool
         True (with a warning) when ``dimension_`` is within one of the largest
-        slope the counts could show over ``fit_range_``: higher dimensions
-        would read the same.
+        slope the counts could show over ``fit_range_`` (higher dimensions
+        would read the same), or below half of ``ratio_dimension_`` (a
+        strongly non-uniform density: the counts grow with its dense core).
+    ratio_dimension_ : float
+        :class:`GrideDimension` estimate of the data (1000 sampled rows), the
+        cross-check of the lower-bound flag.
     n_features_in_ : int
     feature_names_in_ : ndarray of str, defined when X has string feature names
 
@@ -350,7 +354,10 @@ class CorrelationDimension(BaseDimension):
         self.local_dimension_ = row_slopes(counts[:, fit], log_e[fit]).astype(X.dtype)
         self.summary_ = local_dimension_summary(self.local_dimension_)
         self.n_undefined_ = int(np.count_nonzero(np.isnan(self.local_dimension_)))
-        self._flag_lower_bound(self._out_of_reach(mean_counts[fit[0]], X.shape[0]))
+        nonuniform = self._nonuniform_measure(X, rng)
+        self._flag_lower_bound(
+            self._out_of_reach(mean_counts[fit[0]], X.shape[0]) or nonuniform
+        )
         return self
 
     def _out_of_reach(self, c_lo: float, n: int) -> str | None:

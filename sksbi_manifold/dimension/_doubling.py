@@ -235,7 +235,12 @@ class DoublingDimension(BaseDimension):
     dimension_is_lower_bound_ : bool
         True (with a warning) when ``dimension_`` is within one of the largest
         dimension the data can show at ``radius_``, ``log2((n - 1) / N_R)``
-        (typical ``N_R``): higher dimensions would read the same.
+        (typical ``N_R``): higher dimensions would read the same; also when
+        it is NaN, or below half of ``ratio_dimension_`` (a strongly
+        non-uniform density: the counts grow with its dense core).
+    ratio_dimension_ : float
+        :class:`GrideDimension` estimate of the data (1000 sampled rows), the
+        cross-check of the lower-bound flag.
     boundary_shift_ : ndarray of shape (n_sampled,)
         Tangent shift of the ``2R``-neighbourhood centroid over ``2R``
         (``boundary="exclude"``; NaN with ``"keep"``).
@@ -412,8 +417,9 @@ class DoublingDimension(BaseDimension):
             f"radius_={self.radius_:.4g}",
             n_full=np.count_nonzero(counts[:, pos_2r[scan.index]] >= n - 1),
         )
+        nonuniform = self._nonuniform_measure(X, rng)
         self._flag_lower_bound(
-            self._out_of_reach(np.median(counts[:, pos_r[scan.index]]), n)
+            self._out_of_reach(np.median(counts[:, pos_r[scan.index]]), n) or nonuniform
         )
         return self
 
@@ -426,7 +432,8 @@ class DoublingDimension(BaseDimension):
         higher dimension read about as ``d``.
         """
         ceiling = float(np.log2((n - 1) / max(n_r, 1.0)))
-        if not self.dimension_ > ceiling - 1.0:
+        # NaN: every 2R-ball saturated, nothing at all is resolved
+        if np.isfinite(self.dimension_) and not self.dimension_ > ceiling - 1.0:
             return None
         return (
             f"at radius_={self.radius_:.4g} a typical point has {n_r:.0f} "

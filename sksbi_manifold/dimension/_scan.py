@@ -190,6 +190,8 @@ def select_plateau(
     *,
     width: float,
     tol: float,
+    skip_smallest: bool = True,
+    onset: bool = False,
 ):
     """Plateau rule: the radius where ``curve`` is flattest in ``log``-``log``.
 
@@ -197,10 +199,10 @@ def select_plateau(
     over consecutive grid radii within ``width / 2`` octaves of ``R_j`` (at
     least one step to each side). Candidates are the ``eligible`` radii with a
     positive, finite curve value and such a value below them (the smallest
-    radius is never chosen: its one-sided window sits at the noise or count
-    floor; the largest may be, when the curve is still flattening there and
-    the plateau lies at or beyond the top of the grid). With ``F*`` the
-    smallest flatness among them, each candidate gets the weight
+    radius is never chosen with ``skip_smallest``: its one-sided window sits
+    at the noise or count floor; the largest may be, when the curve is still
+    flattening there and the plateau lies at or beyond the top of the grid).
+    With ``F*`` the smallest flatness among them, each candidate gets the weight
     ``exp(-(F / F* - 1) / tol)`` and the candidate nearest (in ``log R``) to
     the weighted mean of ``log R`` is returned. A clear plateau (``F*`` far
     below the rest) gives its flattest radius; where the curve has no
@@ -209,6 +211,13 @@ def select_plateau(
     noise, and the weighted centre of the flattest stretch moves smoothly
     instead (a hard cut-off at ``(1 + tol) F*`` would still jump when one
     radius crosses it). ``tol=0`` is the argmin (the middle of ties).
+
+    ``onset=True`` returns the smallest candidate with ``F <= (1 + tol) F*``
+    instead: the start of the flattest stretch, for curves that keep
+    drifting slowly beyond their plateau (neighbour-rank scans, where large
+    ranks add curvature and density changes as slowly as a plateau).
+    ``skip_smallest=False`` lets the smallest scale compete (a rank scan has
+    no count floor: its smallest rank is defined at every point).
 
     Returns
     -------
@@ -230,13 +239,17 @@ def select_plateau(
             flatness[j] = np.mean(np.abs(slopes))
     usable = np.flatnonzero(ok)
     above_floor = np.zeros(ok.shape, dtype=bool)
-    if usable.size >= 3:
+    if not skip_smallest:
+        above_floor[usable] = True
+    elif usable.size >= 3:
         above_floor[usable[1:]] = True
     candidates = np.flatnonzero(eligible & above_floor & np.isfinite(flatness))
     if candidates.size == 0:
         return None, flatness
     flat = flatness[candidates]
     best = flat.min()
+    if onset:
+        return int(candidates[np.flatnonzero(flat <= (1.0 + tol) * best)[0]]), flatness
     with np.errstate(divide="ignore", invalid="ignore"):
         excess = np.where(flat == best, 0.0, flat / best - 1.0)
         weight = np.exp(-excess / tol) if tol > 0 else (excess == 0).astype(float)

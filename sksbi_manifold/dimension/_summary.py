@@ -16,6 +16,10 @@ from sklearn.utils import Bunch
 
 # The binned KDE never uses more bins than this (the step grows instead).
 _MAX_BINS = 20_000
+# The histogram's last bin: a local estimate from one neighbour ratio near 1
+# (a far outlier) is finite but unbounded, and a bin per integer up to it
+# would not fit in memory.
+_MAX_HISTOGRAM_DIMENSION = 10_000
 
 
 def _finite(values) -> np.ndarray:
@@ -143,7 +147,8 @@ def local_dimension_summary(
         - ``mean``, ``median``: of the finite estimates,
         - ``n_defined``, ``n_undefined``: finite and non-finite counts,
         - ``dimensions``, ``counts``: the histogram of rounded estimates
-          (integers ``0 .. max`` and how many points fall on each),
+          (integers ``0 .. max`` and how many points fall on each; estimates
+          above 10,000 fall on 10,000),
         - ``kde_grid``, ``kde_density``: the smoothed histogram itself,
         - ``bandwidth``: the KDE bandwidth used.
 
@@ -175,7 +180,7 @@ def local_dimension_summary(
             kde_density=empty,
             bandwidth=float("nan"),
         )
-    rounded = np.rint(np.clip(x, 0.0, None)).astype(np.int64)
+    rounded = np.rint(np.clip(x, 0.0, _MAX_HISTOGRAM_DIMENSION)).astype(np.int64)
     counts = np.bincount(rounded)
     h = kde_bandwidth(x, bandwidth)
     mode, grid, density = _mode(x, h, grid_step)
