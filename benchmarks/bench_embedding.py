@@ -31,6 +31,14 @@ included, in a fresh process:
   selector), the radius graph is cut at ``3 h``. Eigenvalues are read from
   the ``eigen_decomposition`` call of its pipeline.
 
+Installing megaman 0.2 (no wheel for Python 3.11; its setup needs
+numpy.distutils): ``pip download megaman==0.2 --no-deps --no-binary :all:``,
+unpack, delete ``megaman/geometry/cyflann`` and ``megaman/__check_build`` (its
+only compiled parts, so no Cython to regenerate) with their imports in
+``megaman/__init__.py`` and ``geometry/adjacency.py`` (``CyIndex = None``),
+replace ``np.float/np.int/np.bool`` by ``np.float64/np.int64/np.bool_``, use a
+two-line setuptools ``setup.py`` and ``pip install --no-deps .``.
+
 Scores (no constant factor of the generator changes them):
 
 * ``err``: mean relative error of ``lambda_k / lambda_1`` against the exact
@@ -40,8 +48,10 @@ Scores (no constant factor of the generator changes them):
   canonical correlation between the method's eigenvectors of that space and the
   analytic eigenfunctions; the minimum over the spaces is reported (1 = exact).
 
-Timings: ``--repeats`` runs per cell, methods interleaved within each repeat,
-median reported; "GB" is the peak resident set of the process above the data.
+Cells read "time, peak GB, err, cc". Timings: ``--repeats`` runs per cell,
+methods interleaved within each repeat, median reported; "GB" is the peak
+resident set of the process above the data. ``--from-json`` re-tabulates
+cells of earlier runs (e.g. 5,000 and 20,000 with 3 repeats, 50,000 with 1).
 """
 
 from __future__ import annotations
@@ -268,7 +278,10 @@ def _fmt_cell(cell: dict | None) -> str:
         return "-"
     if "error" in cell:
         return "failed"
-    return f"{cell['time']:.1f} s, {cell['err']:.4f}, cc {cell['cc']:.4f}"
+    return (
+        f"{cell['time']:.1f} s, {cell['gb']:.2f} GB, {cell['err']:.4f}, "
+        f"cc {cell['cc']:.4f}"
+    )
 
 
 def markdown(cells: dict, methods, sizes, kinds) -> str:
@@ -321,6 +334,15 @@ def scan(args) -> None:
                 )
 
 
+def _load(paths) -> dict:
+    cells = {}
+    for path in paths:
+        with open(path) as fh:
+            for c in json.load(fh):
+                cells[(c.pop("kind"), c.pop("n"), c.pop("method"))] = c
+    return cells
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[5000, 20000, 50000])
@@ -334,11 +356,14 @@ def main() -> None:
     parser.add_argument("--scan", type=float, nargs="+", help="epsilon grid")
     parser.add_argument("--markdown", help="write the table to this file")
     parser.add_argument("--json", help="also write the cells to this file")
+    parser.add_argument(
+        "--from-json", nargs="+", help="only tabulate cells written by --json"
+    )
     args = parser.parse_args()
     if args.scan:
         scan(args)
         return
-    cells = benchmark(args)
+    cells = _load(args.from_json) if args.from_json else benchmark(args)
     table = markdown(cells, args.methods, args.sizes, args.kinds)
     print(table)
     if args.markdown:
