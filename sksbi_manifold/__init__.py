@@ -6,13 +6,22 @@ PCA). See the user guide for the workflow of the paper *Cryo-EM images are
 intrinsically low dimensional* that they implement.
 """
 
+from . import plotting
 from ._geometry.metric import riemannian_metric
 from .dimension import (
     CorrelationDimension,
     DoublingDimension,
     EigengapDimension,
 )
-from .embedding import DiffusionMapsGC, IESSelector, RiemannianRelaxation
+from .embedding import (
+    ClusterResult,
+    DiffusionMapsGC,
+    DistortionResult,
+    IESSelector,
+    RiemannianRelaxation,
+    detect_clusters,
+    local_distortion,
+)
 from .exceptions import (
     DisconnectedGraphWarning,
     OutOfSampleWarning,
@@ -38,11 +47,13 @@ from .sampling import (
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "ClusterResult",
     "CorrelationDimension",
     "CoverageResult",
     "DensityFlatteningSampler",
     "DiffusionMapsGC",
     "DisconnectedGraphWarning",
+    "DistortionResult",
     "DoublingDimension",
     "EigengapDimension",
     "IESSelector",
@@ -55,9 +66,12 @@ __all__ = [
     "UndefinedDimensionWarning",
     "UnsupportedRowsWarning",
     "density_coverage",
+    "detect_clusters",
     "estimate_gradients",
     "function_smoothness",
+    "local_distortion",
     "misspecification_score",
     "near_reference",
+    "plotting",
     "riemannian_metric",
 ]

@@ -482,3 +482,39 @@ def test_frozen_embedding_is_reused_by_clones_and_prefit_follows_select_from_mod
     rr = RiemannianRelaxation(n_components=2, embedding=FrozenEstimator(prefit))
     rr_prefit = RiemannianRelaxation(n_components=2, embedding=prefit, prefit=True)
     np.testing.assert_allclose(clone(rr).fit(X).embedding_, rr_prefit.fit(X).embedding_)
+
+
+def test_score_delegates_to_the_inner_embedding_and_drives_gridsearch():
+    from sklearn.model_selection import GridSearchCV, KFold
+
+    X = make_lifted_manifold("swiss_roll", 600, ambient_dim=3, random_state=0)[0]
+    ies = IESSelector(
+        n_components=2,
+        embedding=DiffusionMapsGC(n_components=6, intrinsic_dim=2, random_state=0),
+        random_state=0,
+    ).fit(X)
+    assert ies.score(X) == ies.embedding_estimator_.score(X)
+    grid = {"embedding__epsilon": [0.3, 0.7, 1.5]}
+    search = GridSearchCV(ies, grid, cv=KFold(3, shuffle=True, random_state=0))
+    search.fit(X)
+    # the same choice as scoring the bare diffusion maps
+    dm_search = GridSearchCV(
+        DiffusionMapsGC(n_components=6, intrinsic_dim=2, random_state=0),
+        {"epsilon": grid["embedding__epsilon"]},
+        cv=KFold(3, shuffle=True, random_state=0),
+    ).fit(X)
+    assert (
+        search.best_params_["embedding__epsilon"] == dm_search.best_params_["epsilon"]
+    )
+    np.testing.assert_allclose(
+        search.cv_results_["mean_test_score"], dm_search.cv_results_["mean_test_score"]
+    )
+    with pytest.raises(NotFittedError):
+        IESSelector().score(X)
+
+
+def test_score_is_absent_when_the_inner_estimator_has_none():
+    from sklearn.manifold import SpectralEmbedding
+
+    assert hasattr(IESSelector(), "score")
+    assert not hasattr(IESSelector(embedding=SpectralEmbedding()), "score")

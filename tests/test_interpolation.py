@@ -20,6 +20,7 @@ from sksbi_manifold.interpretation import (
 CHECKED_ESTIMATORS = [
     NadarayaWatsonInterpolator(random_state=0),
     NadarayaWatsonInterpolator(bandwidth=2.0, fallback="mean"),
+    NadarayaWatsonInterpolator(kernel="adaptive", random_state=0),
 ]
 
 
@@ -235,3 +236,79 @@ def test_clear_errors():
     nw = NadarayaWatsonInterpolator(bandwidth=1.0).fit(X, Y)
     with pytest.raises(ValueError, match="features"):
         nw.predict(X[:, :3])
+
+
+# --- adaptive kernel
+def _dense_adaptive(X_tr, Y, X_q, k, s, exclude_self=False):
+    """Brute force: Gaussian over the k nearest, width s * d_k per query."""
+    d = np.sqrt(((X_q[:, None, :] - X_tr[None, :, :]) ** 2).sum(-1))
+    if exclude_self:
+        np.fill_diagonal(d, np.inf)
+    order = np.argsort(d, axis=1, kind="stable")[:, :k]
+    dk = np.take_along_axis(d, order, axis=1)
+    w = np.exp(-((dk / (s * dk[:, -1:])) ** 2))
+    return np.einsum("mk,mkq->mq", w, Y[order]) / w.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("k, s", [(1, 1.0), (7, 0.5), (20, 2.0)])
+def test_adaptive_equals_brute_force(k, s):
+    X, Y = _data(300)
+    Xq = np.random.RandomState(1).uniform(-1, 1, size=(50, 5))
+    nw = NadarayaWatsonInterpolator(bandwidth=s, kernel="adaptive", n_neighbors=k)
+    nw.fit(X, Y)
+    assert (nw.n_neighbors_, nw.bandwidth_scale_) == (k, s)
+    np.testing.assert_allclose(nw.predict(Xq), _dense_adaptive(X, Y, Xq, k, s))
+    assert nw.n_outside_ == 0
+
+
+def test_adaptive_loo_errors_equal_brute_force():
+    X, Y = _data(200)
+    nw = NadarayaWatsonInterpolator(
+        kernel="adaptive", loo_sample_size=None, random_state=0
+    ).fit(X, Y)
+    assert list(nw.neighbor_grid_) == [5, 10, 20, 40, 80]
+    assert nw.loo_errors_.shape == (5, 3)
+    Yc = Y - Y.mean(axis=0)
+    for a, k in enumerate(nw.neighbor_grid_):
+        for b, s in enumerate([0.5, 1.0, 2.0]):
+            pred = _dense_adaptive(X, Yc, X, k, s, exclude_self=True)
+            err = (((pred - Yc) ** 2).mean(axis=0) / Yc.var(axis=0)).mean()
+            assert nw.loo_errors_[a, b] == pytest.approx(err, rel=1e-9)
+    best = np.unravel_index(np.argmin(nw.loo_errors_), nw.loo_errors_.shape)
+    assert nw.n_neighbors_ == nw.neighbor_grid_[best[0]]
+
+
+def test_adaptive_beats_fixed_when_density_varies_over_decades():
+    # 1-D density spanning ~3 decades: sparse rows need wide kernels, dense
+    # rows narrow ones; a single width cannot serve both.
+    rng = np.random.default_rng(0)
+
+    def draw(n):
+        x = np.exp(rng.uniform(np.log(1e-3), 0.0, n))
+        return x[:, None], np.sin(8 * np.log(x))
+
+    X, y = draw(4000)
+    Xt, yt = draw(2000)
+    fixed = NadarayaWatsonInterpolator(random_state=0).fit(X, y)
+    adaptive = NadarayaWatsonInterpolator(kernel="adaptive", random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnsupportedRowsWarning)
+        r2_fixed = fixed.score(Xt, yt)
+    r2_adaptive = adaptive.score(Xt, yt)
+    assert r2_adaptive > 0.98
+    assert 1 - r2_adaptive < 0.5 * (1 - r2_fixed)
+
+
+def test_adaptive_duplicates_and_tiny_sets():
+    X = np.repeat(np.arange(6.0)[:, None], 5, axis=0)  # every row five times
+    y = X[:, 0] ** 2
+    nw = NadarayaWatsonInterpolator(kernel="adaptive", random_state=0).fit(X, y)
+    pred = nw.predict(X)
+    assert np.isfinite(pred).all()
+    np.testing.assert_allclose(pred, y, atol=1e-12)  # k <= 4 copies: exact
+    tiny = NadarayaWatsonInterpolator(kernel="adaptive").fit([[0.0], [1.0]], [0, 1])
+    assert tiny.n_neighbors_ == 1
+    with pytest.raises(ValueError, match="n_neighbors=50 needs more than 50"):
+        NadarayaWatsonInterpolator(kernel="adaptive", n_neighbors=50).fit(X, y)
+    with pytest.raises(ValueError, match="kernel"):
+        NadarayaWatsonInterpolator(kernel="knn").fit(X, y)

@@ -164,20 +164,10 @@ def test_relax_keeps_best_iterate_and_stops_on_stagnation(roll_geometry):
 
 
 # --- known answer
-def test_swiss_roll_relaxation_reduces_loss_and_distortion():
+def test_swiss_roll_relaxation_reduces_loss_and_distortion(relaxed_swiss_roll):
     # Known answer (doc/conventions.rst, 'Known-answer tests') at n = 1000:
-    # IES-selected DM coordinates, s = d = 2.
-    X, T = _roll(1000)
-    rr = RiemannianRelaxation(
-        n_components=2,
-        embedding=IESSelector(
-            n_components=2,
-            embedding=DiffusionMapsGC(
-                n_components=12, epsilon=0.7, eigen_solver="arpack"
-            ),
-        ),
-        random_state=0,
-    ).fit(X)
+    # IES-selected DM coordinates, s = d = 2 (the shared fixture).
+    X, T, rr = relaxed_swiss_roll.X, relaxed_swiss_roll.T, relaxed_swiss_roll.rr
     assert rr.loss_ < 0.2 * rr.loss_curve_[0]
     before = _local_distortion(rr.initial_embedding_, T)
     after = _local_distortion(rr.embedding_, T)

@@ -493,3 +493,63 @@ def test_findings_follow_the_numbers():
     assert "R^256" in text and "experimental: d between 2.3 and 5.2" in text
     assert "simulated: d between 2.0 and 3.2" in text
     assert F.findings({}) == [] and F.coverage({"coverage": "skipped"}) is None
+
+
+def test_beyond_the_paper_section(small_report):
+    results, out = small_report
+    beyond = results["beyond_the_paper"]
+    sm = beyond["smoothness"]
+    assert sm["names"] == ["theta", "log_snr"] and sm["carried"]
+    assert all(0 < p <= 1 for p in sm["p_value"])
+    for chart in ("ies", "relaxed"):
+        q = beyond["distortion"][chart]["log_condition"]
+        assert q["q10"] <= q["median"] <= q["q90"]
+    assert beyond["clusters"]["n_clusters"] >= 1
+    m = beyond["misspecification"]
+    assert m["n_target"] == 250 and 0 <= m["target_flagged"] <= 1
+    page = (out / "index.html").read_text()
+    assert "Beyond the paper: smoothness, distortion, clusters" in page
+    assert "carried, so compare energies" in page
+    assert any(f.startswith("Beyond the paper:") for f in _findings(results))
+
+
+def _findings(results):
+    from sksbi_manifold.report.findings import findings
+
+    return findings(results)
+
+
+def test_beyond_finding_follows_the_numbers():
+    from sksbi_manifold.report import findings as F
+
+    q = {"median": 0.0, "q10": 0.0, "q90": 0.0}
+    results = {
+        "input": {"experimental": {}, "simulated": {}},
+        "beyond_the_paper": {
+            "smoothness": {
+                "names": ["theta", "log_snr", "q0"],
+                "energy": [2.0, 1.0, 5.0],
+                "shuffled": [10.0, 11.0, 12.0],
+            },
+            "distortion": {
+                "ies": {"log_condition": {**q, "median": 2.4}},
+                "relaxed": {"log_condition": {**q, "median": 0.3}},
+            },
+            "clusters": {
+                "n_clusters": 2,
+                "chosen_by": "spectral gap",
+                "n_density_clusters": 1,
+            },
+            "misspecification": {
+                "target_flagged": 0.98,
+                "reference_flagged": 0.05,
+                "alpha": 0.05,
+            },
+        },
+    }
+    text = F.beyond(results)
+    assert "log_snr (energy 1), theta (energy 2), against 11 for shuffled" in text
+    assert "from 2.40 to 0.30" in text
+    assert "2 clusters (by spectral gap) and 1 dense region;" in text
+    assert "98% of experimental rows look unlike simulated ones" in text
+    assert F.beyond({}) is None

@@ -35,7 +35,7 @@ from joblib import effective_n_jobs
 from sklearn import get_config
 from sklearn.utils.parallel import Parallel, delayed
 
-from . import _device, _reduce
+from . import _device, _reduce, progress
 from .parallel import single_threaded_blas
 
 MODE_ALL, MODE_UPPER, MODE_NO_SELF = 0, 1, 2
@@ -150,9 +150,10 @@ def _blocks(n_rows: int, n_cols: int, itemsize: int) -> list[slice]:
 def _map_blocks(task, ops: _Operands, n_jobs):
     """Yield ``(block, task(ops, block))`` for every row block, in order."""
     blocks = _blocks(ops.X.shape[0], ops.Y.shape[0], ops.X.itemsize)
+    what = f"{ops.X.shape[0]} x {ops.Y.shape[0]} distances"
     # One block: no threads to share it with; BLAS keeps all its threads.
     if effective_n_jobs(n_jobs) == 1 or len(blocks) == 1:
-        for block in blocks:
+        for block in progress.track(blocks, len(blocks), what):
             yield block, task(ops, block)
         return
     # Parallel blocks: one BLAS thread each, so GEMMs do not oversubscribe.
@@ -160,7 +161,7 @@ def _map_blocks(task, ops: _Operands, n_jobs):
         results = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(
             delayed(task)(ops, block) for block in blocks
         )
-        yield from zip(blocks, results)
+        yield from progress.track(zip(blocks, results), len(blocks), what)
 
 
 def _gemm_block(ops: _Operands, block: slice, mode: int) -> tuple:

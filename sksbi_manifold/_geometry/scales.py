@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 from sklearn.utils import check_random_state
 
@@ -102,3 +105,82 @@ def radius_grid(
     if hi <= lo:
         hi = lo * 2.0
     return np.geomspace(lo, hi, n_radii)
+
+
+@dataclass
+class GridSearch:
+    """Outcome of :func:`search_log_grid`: every value tried, ascending."""
+
+    values: np.ndarray
+    scores: np.ndarray
+    best: int  # index into values (the last of tied minima)
+
+    @property
+    def at_edge(self) -> bool:
+        """The optimum is the smallest or largest value tried."""
+        return self.best in (0, self.values.size - 1)
+
+
+def search_log_grid(
+    score: Callable[[np.ndarray], np.ndarray],
+    grid: np.ndarray,
+    *,
+    n_extend: int,
+    max_extensions: int,
+    min_ratio: float = 1.0,
+    n_refine: int = 0,
+    edge_rtol: float = 1e-9,
+) -> GridSearch:
+    """Minimise ``score`` over a log grid, extended while the optimum is at an edge.
+
+    The one grid search of the package's scale choices (KDE and
+    Nadaraya-Watson bandwidths). ``score(values)`` returns one score per
+    value (lower is better, ``inf`` for a value that cannot be used). While
+    the best value is the smallest or largest tried and beats its neighbour
+    by more than ``edge_rtol`` (relative), ``n_extend`` values are added past
+    that edge, ``max(grid ratio, min_ratio)`` apart, at most
+    ``max_extensions`` times. When no value scores finitely the grid grows
+    upwards (every value tried was too small to be supported). Then
+    ``n_refine`` values are added between the neighbours of an interior
+    optimum. Ties go to the largest value (the smoother choice).
+    """
+    values = np.unique(np.asarray(grid, dtype=np.float64))  # sorted
+    scores = np.asarray(score(values), dtype=np.float64)
+    ratio = max(float(values[1] / values[0]), min_ratio) if values.size > 1 else 2.0
+    steps = ratio ** np.arange(1, n_extend + 1)
+
+    def add(new: np.ndarray) -> None:
+        nonlocal values, scores
+        gap = np.abs(np.log(new)[:, None] - np.log(values)[None, :]).min(axis=1)
+        new = new[gap > 1e-9]
+        if new.size:
+            values = np.concatenate([values, new])
+            scores = np.concatenate([scores, score(new)])
+            order = np.argsort(values)
+            values, scores = values[order], scores[order]
+
+    for _ in range(max_extensions):
+        best = _argmin_last(scores)
+        if not np.isfinite(scores).any():
+            add(values[-1] * steps)
+        elif best == 0 and values.size > 1 and _beats(scores[0], scores[1], edge_rtol):
+            add(values[0] / steps)
+        elif best == values.size - 1 and _beats(scores[-1], scores[-2], edge_rtol):
+            add(values[-1] * steps)
+        else:
+            break
+    best = _argmin_last(scores)
+    if n_refine and 0 < best < values.size - 1:
+        add(np.geomspace(values[best - 1], values[best + 1], n_refine + 3)[1:-1])
+    return GridSearch(values, scores, _argmin_last(scores))
+
+
+def _beats(a: float, b: float, rtol: float) -> bool:
+    """``a`` lower than ``b`` by more than ``rtol * |b|``."""
+    return bool(a < b - rtol * abs(b)) if np.isfinite(b) else bool(np.isfinite(a))
+
+
+def _argmin_last(scores: np.ndarray) -> int:
+    """Index of the last minimum (ties go to the larger value)."""
+    flipped = scores[::-1]
+    return int(scores.size - 1 - np.argmin(flipped))

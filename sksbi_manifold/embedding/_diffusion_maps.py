@@ -26,6 +26,7 @@ from .._geometry.eigen import laplacian_eigenpairs
 from .._geometry.kernels import entry_rows, gaussian_affinity, threshold_graph
 from .._geometry.laplacian import connected_components_count, renormalized_laplacian
 from .._geometry.metric import riemannian_metric
+from .._geometry.progress import verbose_progress
 from .._validation import (
     N_JOBS_CONSTRAINT,
     check_kernel_scale,
@@ -443,6 +444,7 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
     # fit
     # ------------------------------------------------------------------ #
     @_fit_context(prefer_skip_nested_validation=True)
+    @verbose_progress
     def fit(self, X, y=None):
         """Compute the diffusion-maps embedding of X.
 

@@ -32,6 +32,7 @@ from .._compat import (
 from .._geometry import distances
 from .._geometry.kernels import gaussian_affinity
 from .._geometry.laplacian import renormalized_laplacian
+from .._geometry.progress import verbose_progress
 from .._validation import N_JOBS_CONSTRAINT, clip_n_components, inner_chain
 from ..interpretation._nadaraya_watson import NadarayaWatsonInterpolator
 from . import _relaxation
@@ -286,6 +287,7 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
         )
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @verbose_progress
     def fit(self, X, y=None):
         """Fit the inner embedding (unless prefit) and relax its coordinates.
 
@@ -318,11 +320,34 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
         epsilon, radius_ratio, alpha = kernel_geometry(est, who)
         Y0 = np.asarray(embedding[:, :n_components], dtype=np.float64)
         problem = self._problem(L, epsilon, n_components)
-        if isinstance(self.init_scale, str):
-            scale = _relaxation.auto_init_scale(problem, Y0)
-        else:
-            scale = float(self.init_scale)
-        Y_init = scale * Y0
+        scale = (
+            _relaxation.auto_init_scale(problem, Y0)
+            if isinstance(self.init_scale, str)
+            else float(self.init_scale)
+        )
+        result = self._relax(problem, scale * Y0, who)
+        self.n_components_ = n_components
+        self.embedding_ = result.embedding.astype(X.dtype, copy=False)
+        self.initial_embedding_ = (scale * Y0).astype(X.dtype, copy=False)
+        self.init_scale_ = scale
+        self.loss_, self.loss_curve_ = result.loss, result.loss_curve
+        self.n_iter_ = result.n_iter
+        self.weights_ = problem.weights
+        self.laplacian_ = L
+        self.epsilon_ = epsilon
+        self._radius_ratio, self._alpha = radius_ratio, alpha
+        self.embedding_estimator_ = est
+        # Out of sample: NW at the kernel's own width and cutoff.
+        self.interpolator_ = NadarayaWatsonInterpolator(
+            bandwidth=epsilon,
+            radius_ratio=radius_ratio,
+            fallback="nearest",
+            n_jobs=self.n_jobs,
+        ).fit(X, result.embedding)
+        return self
+
+    def _relax(self, problem, Y_init, who: str) -> _relaxation.RelaxationResult:
+        """L-BFGS from ``Y_init``, logged, with a warning if it did not converge."""
         tic = time.perf_counter()
         result = _relaxation.relax(
             problem,
@@ -341,28 +366,9 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
                 f"{self.max_iter} iterations (loss {result.loss_curve[0]:.4g} -> "
                 f"{result.loss:.4g}). Increase max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
-        self.n_components_ = n_components
-        self.embedding_ = result.embedding.astype(X.dtype, copy=False)
-        self.initial_embedding_ = Y_init.astype(X.dtype, copy=False)
-        self.init_scale_ = scale
-        self.loss_ = result.loss
-        self.loss_curve_ = result.loss_curve
-        self.n_iter_ = result.n_iter
-        self.weights_ = problem.weights
-        self.laplacian_ = L
-        self.epsilon_ = epsilon
-        self._radius_ratio = radius_ratio
-        self._alpha = alpha
-        self.embedding_estimator_ = est
-        self.interpolator_ = NadarayaWatsonInterpolator(
-            bandwidth=epsilon,
-            radius_ratio=radius_ratio,
-            fallback="nearest",
-            n_jobs=self.n_jobs,
-        ).fit(X, result.embedding)
-        return self
+        return result
 
     def fit_transform(self, X, y=None):
         """Fit and return the relaxed training coordinates.

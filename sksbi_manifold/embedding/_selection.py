@@ -17,6 +17,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils import Bunch, check_random_state, get_tags
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._compat import (
@@ -26,6 +27,7 @@ from .._compat import (
     _check_feature_names_in,
     _fit_context,
 )
+from .._geometry.progress import verbose_progress
 from .._validation import N_JOBS_CONSTRAINT, clip_n_components
 from . import _ies
 from ._diffusion_maps import DiffusionMapsGC
@@ -143,6 +145,21 @@ def read_embedding_protocol(est, who: str, *, need_eigenvalues: bool = True):
                 f"for {embedding.shape[1]} embedding columns."
             )
     return embedding, eigenvalues, L
+
+
+def _embedding_has(attr: str):
+    """``available_if`` check: the fitted inner estimator, else the one given
+    (or the default DiffusionMapsGC), has ``attr`` (as SelectFromModel)."""
+
+    def check(self) -> bool:
+        est = getattr(self, "embedding_estimator_", None)
+        if est is None:
+            est = (
+                self._default_embedding() if self.embedding is None else self.embedding
+            )
+        return hasattr(est, attr)
+
+    return check
 
 
 class IESSelector(TransformerMixin, BaseEstimator):
@@ -353,6 +370,7 @@ class IESSelector(TransformerMixin, BaseEstimator):
         return get_tags(inner)
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @verbose_progress
     def fit(self, X, y=None):
         """Fit the inner embedding (unless prefit) and select its coordinates.
 
@@ -490,6 +508,33 @@ class IESSelector(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         return np.asarray(self.embedding_estimator_.transform(X))[:, self.support_]
+
+    @available_if(_embedding_has("score"))
+    def score(self, X, y=None) -> float:
+        """The inner embedding's ``score`` at X (as a Pipeline scores by its last step).
+
+        IES selects coordinates of a fitted embedding; the quality of the
+        kernel is the inner estimator's to judge. For DiffusionMapsGC this is
+        minus the geometric-consistency distortion at X, so
+        ``GridSearchCV(IESSelector(...), {"embedding__epsilon": [...]})``
+        searches the same optimum as ``epsilon="gc"``. Available when the
+        inner estimator has ``score``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Evaluation rows.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        score : float
+            ``embedding_estimator_.score(X)``.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return float(self.embedding_estimator_.score(X))
 
     def get_support(self, indices: bool = False) -> np.ndarray:
         """Mask or indices of the selected inner columns.

@@ -30,6 +30,7 @@ from .._compat import (
     validate_params,
 )
 from .._geometry import distances, kernels, local_pca, scales
+from .._geometry.progress import verbose_progress
 from .._validation import (
     N_JOBS_CONSTRAINT,
     check_kernel_scale,
@@ -571,6 +572,7 @@ class TSLasso(TransformerMixin, BaseEstimator):
 
     # ---------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=False)
+    @verbose_progress
     def fit(self, X, y, gradients=None, sample_mask=None):
         """Run the repeated TSLasso selection.
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import plotting
+
 
 def _plt():
     try:
@@ -36,30 +38,23 @@ def _caption(text: str, note: str) -> str:
     return f"{text} {note}" if note else text
 
 
-def dimension_histogram(out, local, label: str, mode: float, note: str = ""):
-    plt = _plt()
-    finite = np.asarray(local, dtype=float)
-    finite = finite[np.isfinite(finite)]
-    fig, ax = plt.subplots(figsize=(5, 3.4))
-    ax.hist(finite, bins=60, density=True, color="#4c72b0", alpha=0.8)
-    ax.axvline(mode, color="k", ls="--", label=f"KDE mode {mode:.2f}")
-    ax.set_xlabel(label)
-    ax.set_ylabel("density of points")
-    ax.legend()
+def _figure(figsize):
+    return _plt().subplots(figsize=figsize)
+
+
+def dimension_histogram(out, estimator, label: str, note: str = ""):
+    fig, ax = _figure((5, 3.4))
+    plotting.plot_local_dimension(estimator, ax, label=label)
     name = label.replace(" ", "_")
     caption = _caption(f"Histogram of the {label} over the points.", note)
     return _save(fig, out, name, caption)
 
 
-def dimension_vs_radius(out, curves: dict):
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5, 3.4))
-    for name, (radii, dims) in curves.items():
-        ax.plot(radii, dims, "o-", label=name)
-    _log_radius_axis(ax, np.concatenate([r for r, _ in curves.values()]))
-    ax.set_xlabel("radius R")
+def dimension_vs_radius(out, estimators: dict):
+    fig, ax = _figure((5, 3.4))
+    for name, est in estimators.items():
+        plotting.plot_dimension_vs_radius(est, ax, label=name)
     ax.set_ylabel("doubling dimension (KDE mode)")
-    ax.legend()
     return _save(
         fig,
         out,
@@ -71,8 +66,7 @@ def dimension_vs_radius(out, curves: dict):
 
 
 def count_histogram(out, counts, sampled_counts, radius: float, note: str = ""):
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5, 3.4))
+    fig, ax = _figure((5, 3.4))
     bins = np.linspace(0, max(1, np.max(counts)), 50)
     ax.hist(counts, bins=bins, alpha=0.6, density=True, label="all points")
     ax.hist(
@@ -89,13 +83,9 @@ def count_histogram(out, counts, sampled_counts, radius: float, note: str = ""):
     )
 
 
-def spectrum(out, eigenvalues):
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5, 3.4))
-    k = np.arange(1, len(eigenvalues) + 1)
-    ax.plot(k, eigenvalues, "o-")
-    ax.set_xlabel("eigenvalue index k")
-    ax.set_ylabel("Laplacian eigenvalue")
+def spectrum(out, dm):
+    fig, ax = _figure((5, 3.4))
+    plotting.plot_spectrum(dm, ax)
     return _save(
         fig,
         out,
@@ -105,39 +95,9 @@ def spectrum(out, eigenvalues):
     )
 
 
-def _log_radius_axis(ax, radii) -> None:
-    """Log x axis with five plain-number labels (two significant digits).
-
-    Radius grids span about a decade, where matplotlib's default labels the
-    minor ticks in scientific notation and they overlap.
-    """
-    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
-
-    radii = np.asarray(radii, dtype=float)
-    radii = radii[np.isfinite(radii) & (radii > 0)]
-    ax.set_xscale("log")
-    if radii.size == 0:
-        return
-    ticks = sorted(
-        {float(f"{t:.2g}") for t in np.geomspace(radii.min(), radii.max(), 5)}
-    )
-    ax.xaxis.set_major_locator(FixedLocator(ticks))
-    ax.xaxis.set_major_formatter(lambda x, _: f"{x:g}")
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.xaxis.set_minor_formatter(NullFormatter())
-
-
-def gc_curve(out, radii, loss, chosen: float):
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5, 3.4))
-    loss = np.atleast_2d(loss)
-    for row in loss:
-        ax.plot(radii, row, "o-")
-    ax.axvline(chosen, color="k", ls="--", label=f"chosen R = {chosen:.3g}")
-    _log_radius_axis(ax, radii)
-    ax.set_xlabel("kernel radius R = 3 epsilon")
-    ax.set_ylabel("geometric-consistency distortion")
-    ax.legend()
+def gc_curve(out, dm):
+    fig, ax = _figure((5, 3.4))
+    plotting.plot_gc_curve(dm, ax)
     return _save(
         fig,
         out,
@@ -150,53 +110,48 @@ def _views(Y):
     """Two rotated 2-D views of a 3-D embedding (or the 2-D embedding)."""
     Y = np.asarray(Y, dtype=float)
     if Y.shape[1] < 3:
-        return [(Y[:, 0], Y[:, -1], "coordinate 1", f"coordinate {Y.shape[1]}")]
+        return [(Y[:, [0, -1]], f"coordinate {Y.shape[1]}")]
     Yc = Y - Y.mean(0)
     _, _, Vt = np.linalg.svd(Yc[:, :3], full_matrices=False)
     P = Yc[:, :3] @ Vt.T
-    return [
-        (P[:, 0], P[:, 1], "view axis 1", "view axis 2"),
-        (P[:, 0], P[:, 2], "view axis 1", "view axis 3"),
-    ]
+    return [(P[:, [0, 1]], "view axis 2"), (P[:, [0, 2]], "view axis 3")]
 
 
-def embedding_grid(out, name: str, Y, colours: dict, title: str, note: str = ""):
+def embedding_grid(out, name: str, embeddings: dict, colours: dict, note: str = ""):
+    """Rows: colourings; columns: rotated views of each embedding, side by side."""
     plt = _plt()
-    views = _views(Y)
-    size = 3 if len(Y) <= 10000 else 1  # tens of thousands of points: smaller
+    panels = [(title, v) for title, Y in embeddings.items() for v in _views(Y)]
     fig, axes = plt.subplots(
         len(colours),
-        len(views),
-        figsize=(4.2 * len(views), 3.2 * len(colours)),
+        len(panels),
+        figsize=(4.0 * len(panels), 3.1 * len(colours)),
         squeeze=False,
     )
     for row, (label, values) in zip(axes, colours.items()):
-        for ax, (a, b, xl, yl) in zip(row, views):
-            sc = ax.scatter(a, b, c=values, s=size, cmap="viridis", rasterized=True)
-            ax.set_xlabel(xl)
-            ax.set_ylabel(yl)
-            fig.colorbar(sc, ax=ax, label=label)
-    fig.suptitle(f"Embedding {title}")
+        for ax, (_, (view, ylabel)) in zip(row, panels):
+            plotting.plot_embedding(view, values, ax, label=label)
+            ax.set_xlabel("view axis 1")
+            ax.set_ylabel(ylabel)
+    for ax, (title, _) in zip(axes[0], panels):
+        ax.set_title(title, fontsize=10)
+    fig.suptitle("Embedding (IES-selected Diffusion Maps coordinates)")
     return _save(
         fig,
         out,
         name,
         _caption(
-            f"IES-selected Diffusion Maps coordinates {title}, shown as "
-            "rotated 2-D views, coloured by each parameter and by the "
-            "local dimension.",
+            "IES-selected Diffusion Maps coordinates "
+            + " and ".join(embeddings)
+            + ", side by side as rotated 2-D views, coloured by each parameter "
+            "and by the local dimension.",
             note,
         ),
     )
 
 
-def selection_frequency(out, names, freq):
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 3.4))
-    ax.bar(range(len(names)), freq)
-    ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
-    ax.set_ylabel("selection frequency")
-    ax.set_ylim(0, 1)
+def selection_frequency(out, ts, names):
+    fig, ax = _figure((6, 3.4))
+    plotting.plot_selection_frequency(ts, ax, names=names)
     return _save(
         fig,
         out,
@@ -205,33 +160,14 @@ def selection_frequency(out, names, freq):
     )
 
 
-def regularization_paths(out, names, paths):
+def regularization_paths(out, ts, names):
     """Mean group norm of each function against lambda, one line per repeat."""
-    plt = _plt()
-    p = len(names)
-    cols = min(p, 4)
-    rows = int(np.ceil(p / cols))
-    fig, axes = plt.subplots(
-        rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False
-    )
-    for k, ax in enumerate(axes.flat):
-        if k >= p:
-            ax.axis("off")
-            continue
-        for path in paths:
-            lam = np.asarray(path.lambdas)
-            norms = np.asarray(path.coef_mean_norms)[:, k]
-            selected = path.selected is not None and k in path.selected
-            order = np.argsort(lam)
-            ax.plot(
-                lam[order], norms[order], lw=0.8, alpha=0.7, ls="-" if selected else ":"
-            )
-        ax.set_title(names[k], fontsize=9)
-        ax.set_xlabel("lambda")
-        ax.set_ylabel("mean |B_k|")
+    axes = plotting.plot_tslasso_paths(ts, names=names)
     return _save(
-        fig,
+        axes[0].figure,
         out,
         "tslasso_paths",
-        "TSLasso regularisation paths (paper Appendix Figure 6).",
+        "TSLasso regularisation paths (paper Appendix Figure 6): one curve per "
+        "repeat, continuous where it selected the function, dotted where not; "
+        "panel titles give the selection rate.",
     )

@@ -92,8 +92,45 @@ def parameters(results: dict) -> str | None:
     return head + tail + "."
 
 
+def beyond(results: dict) -> str | None:
+    """The Discussion's future work: smoothness, distortion, clusters, misfit."""
+    out = results.get("beyond_the_paper")
+    if not out:
+        return None
+    parts = []
+    sm = out.get("smoothness")
+    if sm:
+        order = sorted(zip(sm["energy"], sm["names"], strict=True))[:2]
+        null = sorted(sm["shuffled"])[len(sm["shuffled"]) // 2]
+        parts.append(
+            "smoothest over the manifold: "
+            + ", ".join(f"{n} (energy {e:.3g})" for e, n in order)
+            + f", against {null:.3g} for shuffled values"
+        )
+    d = out["distortion"]
+    parts.append(
+        "relaxation takes the median log condition of the chart from "
+        f"{d['ies']['log_condition']['median']:.2f} to "
+        f"{d['relaxed']['log_condition']['median']:.2f} (0 = conformal)"
+    )
+    c = out["clusters"]
+    parts.append(
+        f"{c['n_clusters']} cluster{'s' * (c['n_clusters'] != 1)} "
+        f"(by {c['chosen_by']}) and {c['n_density_clusters']} dense region"
+        f"{'s' * (c['n_density_clusters'] != 1)}"
+    )
+    m = out.get("misspecification")
+    if m:
+        target, reference = list(results["input"])[:2]
+        parts.append(
+            f"{m['target_flagged']:.0%} of {target} rows look unlike {reference} "
+            f"ones at p < {m['alpha']:g} (held-out {reference} rows: "
+            f"{m['reference_flagged']:.0%})"
+        )
+    return "Beyond the paper: " + "; ".join(parts) + "."
+
+
 def findings(results: dict) -> list[str]:
     """The answers that the run's stages can give, in the paper's order."""
-    return [
-        s for s in (dimension(results), coverage(results), parameters(results)) if s
-    ]
+    answers = (dimension, coverage, parameters, beyond)
+    return [s for s in (answer(results) for answer in answers) if s]

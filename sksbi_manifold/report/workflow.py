@@ -91,13 +91,31 @@ class _Dataset:
 
 
 @dataclass
+class _Fitted:
+    """What one stage fits and a later stage uses (rows index the target)."""
+
+    doubling: object = None  # DoublingDimension on the target subsample
+    flattened: np.ndarray | None = None  # rows kept by density flattening
+    embedded: np.ndarray | None = None  # flattened rows less the weakest degrees
+    Xs: np.ndarray | None = None  # their latents
+    dm: object = None  # DiffusionMapsGC of the embedded rows
+    ies: object = None  # IESSelector on it
+    rr: object = None  # RiemannianRelaxation of the relaxed rows
+    relaxed: np.ndarray | None = None  # rows relaxed
+    eigengap: object = None  # EigengapDimension at the DM scale
+    local: np.ndarray | None = None  # local doubling dimension of every row
+    before: np.ndarray | None = None  # IES coordinates of every row
+    after: np.ndarray | None = None  # relaxed coordinates of every row
+
+
+@dataclass
 class _State:
     config: ReportConfig
     target: _Dataset
     reference: _Dataset | None
     results: dict = field(default_factory=dict)
     sections: list = field(default_factory=list)
-    fitted: dict = field(default_factory=dict)
+    fitted: _Fitted = field(default_factory=_Fitted)
 
 
 @contextmanager
@@ -275,7 +293,7 @@ def _dimension(state: _State) -> None:
         seed = cfg.random_state  # the estimators sample rows: same seed, same report
         dd = DoublingDimension(random_state=seed, n_jobs=cfg.n_jobs).fit(X)
         cd = CorrelationDimension(random_state=seed, n_jobs=cfg.n_jobs).fit(X)
-        curves[ds.name] = (dd.radii_, dd.dimension_by_radius_)
+        curves[ds.name] = dd
         out[ds.name] = {
             "doubling": float(dd.dimension_),
             "doubling_radius": float(dd.radius_),
@@ -283,7 +301,7 @@ def _dimension(state: _State) -> None:
             "n_rows": int(X.shape[0]),
         }
         if ds is state.target:
-            state.fitted["doubling"] = (dd, X)
+            state.fitted.doubling = dd
     state.results["intrinsic_dimension"] = out
     _record_size(
         state,
@@ -292,7 +310,7 @@ def _dimension(state: _State) -> None:
         {name: r["n_rows"] for name, r in out.items()},
         cfg.n_dimension,
     )
-    dd, _ = state.fitted["doubling"]
+    dd = state.fitted.doubling
     n_voted = dd.local_dimension_.size
     state.sections.append(
         (
@@ -300,9 +318,8 @@ def _dimension(state: _State) -> None:
             [
                 figures.dimension_histogram(
                     cfg.out,
-                    dd.local_dimension_,
+                    dd,
                     "local doubling dimension",
-                    dd.dimension_,
                     note=f"{n_voted} rows sampled for the vote.",
                 ),
                 figures.dimension_vs_radius(cfg.out, curves),
@@ -413,7 +430,7 @@ def _flatten(state: _State) -> None:
     sub = _subsample(ds.X.shape[0], cfg.n_subsample, rng)
     log.info("density flattening: neighbour counts of %d rows", sub.size)
     sampler, idx = _fit_sampler(ds.X[sub], cfg)
-    state.fitted["flattened"] = sub[idx]  # rows of the target
+    state.fitted.flattened = sub[idx]  # rows of the target
     state.results["flattening"] = {
         "radius": float(sampler.radius_),
         "n_outliers": int(sampler.outlier_mask_.sum()),
@@ -507,7 +524,7 @@ def _embedding(state: _State) -> None:
     from ..embedding import DiffusionMapsGC, IESSelector
 
     cfg, ds = state.config, state.target
-    flat = state.fitted["flattened"]
+    flat = state.fitted.flattened
     Xf = ds.X[flat]
     d = cfg.intrinsic_dim
     kw = {"n_jobs": cfg.n_jobs, "random_state": cfg.random_state}
@@ -535,9 +552,9 @@ def _embedding(state: _State) -> None:
         ).fit(Xs)
     with _stage(state, "Riemannian relaxation"):
         rr, pos = _relax(cfg, dm, ies, Xs)
-    state.fitted.update(
-        dm=dm, ies=ies, rr=rr, Xs=Xs, embedded=embedded, relaxed=embedded[pos]
-    )
+    f = state.fitted
+    f.dm, f.ies, f.rr, f.Xs = dm, ies, rr, Xs
+    f.embedded, f.relaxed = embedded, embedded[pos]
     state.results["diffusion_maps"] = {
         "epsilon": float(dm.epsilon_),
         "radius": float(dm.radius_),
@@ -566,8 +583,8 @@ def _embedding(state: _State) -> None:
         (
             "Diffusion Maps spectrum and kernel width",
             [
-                figures.spectrum(cfg.out, dm.eigenvalues_),
-                figures.gc_curve(cfg.out, gc.gc_radii_, gc.gc_loss_, gc.radius_),
+                figures.spectrum(cfg.out, dm),
+                figures.gc_curve(cfg.out, gc),
             ],
             None,
         )
@@ -632,21 +649,20 @@ def _relax(cfg: ReportConfig, dm, ies, Xs) -> tuple:
 def _eigengap(state: _State) -> None:
     from ..dimension import EigengapDimension
 
-    cfg, dm = state.config, state.fitted["dm"]
+    cfg, dm = state.config, state.fitted.dm
     eg = EigengapDimension(
         epsilon=dm, random_state=cfg.random_state, n_jobs=cfg.n_jobs
-    ).fit(state.fitted["Xs"])
+    ).fit(state.fitted.Xs)
     state.results["intrinsic_dimension"]["eigengap"] = float(eg.dimension_)
-    state.fitted["eigengap"] = eg
+    state.fitted.eigengap = eg
     state.sections.append(
         (
             "Local PCA eigengap at the Diffusion Maps scale",
             [
                 figures.dimension_histogram(
                     cfg.out,
-                    eg.local_dimension_,
+                    eg,
                     "local eigengap dimension",
-                    eg.dimension_,
                     note=f"{eg.local_dimension_.size} embedded rows sampled.",
                 ),
             ],
@@ -664,7 +680,7 @@ def _out_of_sample(state: _State) -> None:
     )
 
     cfg, ds, f = state.config, state.target, state.fitted
-    dd, _ = f["doubling"]
+    dd = f.doubling
     with _stage(state, "local dimension of every row"):
         local = _every_row(
             "local dimension",
@@ -672,16 +688,16 @@ def _out_of_sample(state: _State) -> None:
             lambda X: dd.transform(X)[:, 0],
             quiet=(UndefinedDimensionWarning,),
         )
-    rr = f["rr"]
+    rr = f.rr
     with _stage(state, "embedding of every row"):
         # Nystrom extension of the IES-selected Diffusion Maps coordinates;
         # the relaxed ones by the relaxation's own Nadaraya-Watson map.
         before = _every_row(
             "Nystrom coordinates",
             ds.X,
-            f["ies"].transform,
-            known=f["embedded"],
-            values=f["ies"].embedding_,
+            f.ies.transform,
+            known=f.embedded,
+            values=f.ies.embedding_,
             quiet=(OutOfSampleWarning,),
         )
         n_outside = 0
@@ -696,11 +712,11 @@ def _out_of_sample(state: _State) -> None:
             "relaxed coordinates",
             ds.X,
             carry,
-            known=f["relaxed"],
+            known=f.relaxed,
             values=rr.embedding_,
             quiet=(UnsupportedRowsWarning,),
         )
-    f.update(local=local, before=rr.init_scale_ * before, after=after)
+    f.local, f.before, f.after = local, rr.init_scale_ * before, after
     n = ds.X.shape[0]
     state.results["out_of_sample"] = {
         "n_rows": int(n),
@@ -715,11 +731,11 @@ def _out_of_sample(state: _State) -> None:
     )
     arrays = {
         "local_dimension": local.astype(np.float32),
-        "embedding_before": f["before"].astype(np.float32),
+        "embedding_before": f.before.astype(np.float32),
         "embedding_after": after.astype(np.float32),
-        "flattened": f["flattened"],
-        "embedded": f["embedded"],
-        "relaxed": f["relaxed"],
+        "flattened": f.flattened,
+        "embedded": f.embedded,
+        "relaxed": f.relaxed,
     }
     if ds.params is not None:
         arrays.update(params=ds.params, param_names=np.asarray(ds.names))
@@ -734,12 +750,12 @@ def _embedding_figures(state: _State) -> None:
     if ds.params is not None:
         for j, name in enumerate(ds.names[:_MAX_COLOURINGS]):
             colours[name] = ds.params[shown, j]
-    colours["local doubling dimension"] = f["local"][shown]
+    colours["local doubling dimension"] = f.local[shown]
     which = f"all {n} rows" if shown.size == n else f"{shown.size} random of {n} rows"
     note = (
-        f"Points: {which}; the {f['embedded'].size} embedded rows are exact, "
+        f"Points: {which}; the {f.embedded.size} embedded rows are exact, "
         "the others extended out of sample (Nystrom before relaxation, "
-        f"Nadaraya-Watson from the {f['relaxed'].size} relaxed rows after)."
+        f"Nadaraya-Watson from the {f.relaxed.size} relaxed rows after)."
     )
     _record_size(
         state, "n_plot", "points per embedding scatter", int(shown.size), cfg.n_plot
@@ -750,18 +766,12 @@ def _embedding_figures(state: _State) -> None:
             [
                 figures.embedding_grid(
                     cfg.out,
-                    "embedding_before",
-                    f["before"][shown],
+                    "embedding",
+                    {
+                        "before relaxation": f.before[shown],
+                        "after relaxation": f.after[shown],
+                    },
                     colours,
-                    "before relaxation",
-                    note=note,
-                ),
-                figures.embedding_grid(
-                    cfg.out,
-                    "embedding_after",
-                    f["after"][shown],
-                    colours,
-                    "after relaxation",
                     note=note,
                 ),
             ],
@@ -778,10 +788,10 @@ def _tslasso(state: _State) -> None:
         state.results["tslasso"] = "skipped: no parameters"
         return
     pos = _subsample(
-        f["embedded"].size, cfg.n_tslasso, np.random.default_rng(cfg.random_state)
+        f.embedded.size, cfg.n_tslasso, np.random.default_rng(cfg.random_state)
     )
-    log.info("TSLasso: %d of %d embedded rows", pos.size, f["embedded"].size)
-    F = ds.params[f["embedded"][pos]]
+    log.info("TSLasso: %d of %d embedded rows", pos.size, f.embedded.size)
+    F = ds.params[f.embedded[pos]]
     keep = np.ptp(F, axis=0) > 0
     names = [n for n, k in zip(ds.names, keep) if k]
     # 20 repeats of 300 rows (the paper: 500): the gradients and tangent
@@ -790,10 +800,10 @@ def _tslasso(state: _State) -> None:
         n_components=min(4, int(keep.sum())),
         sample_size=300,
         n_repeats=20,
-        epsilon=f["dm"],
+        epsilon=f.dm,
         random_state=cfg.random_state,
         n_jobs=cfg.n_jobs,
-    ).fit(f["Xs"][pos], F[:, keep])
+    ).fit(f.Xs[pos], F[:, keep])
     freq = np.asarray(ts.selection_frequency_, dtype=float)
     state.results["tslasso"] = {
         "names": names,
@@ -811,12 +821,136 @@ def _tslasso(state: _State) -> None:
         (
             "TSLasso: which parameters parametrize the manifold",
             [
-                figures.selection_frequency(cfg.out, names, freq),
-                figures.regularization_paths(cfg.out, names, ts.coef_path_),
+                figures.selection_frequency(cfg.out, ts, names),
+                figures.regularization_paths(cfg.out, ts, names),
             ],
             None,
         )
     )
+
+
+def _beyond(state: _State) -> None:
+    """The Discussion's future work: smoothness, distortion, clusters, misfit."""
+    from ..embedding import detect_clusters, local_distortion
+    from ..interpretation import function_smoothness
+
+    cfg, ds, f = state.config, state.target, state.fitted
+    out = {}
+    if ds.params is not None:
+        F = ds.params[f.embedded]
+        keep = np.flatnonzero(np.ptp(F, axis=0) > 0)
+        sm = function_smoothness(
+            f.dm, F[:, keep], n_permutations=100, random_state=cfg.random_state
+        )
+        out["smoothness"] = {
+            "carried": isinstance(state.results.get("parameter_transfer"), dict),
+            "names": [ds.names[j] for j in keep],
+            "energy": sm.energy.tolist(),
+            "shuffled": sm.null_energy.tolist(),
+            "p_value": sm.p_value.tolist(),
+        }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # degenerate rows: counted
+        before = local_distortion(f.ies).summary()
+        after = local_distortion(f.rr).summary()
+    out["distortion"] = {"ies": before, "relaxed": after}
+    clusters = detect_clusters(f.dm, random_state=cfg.random_state)
+    out["clusters"] = {
+        "n_clusters": clusters.n_clusters,
+        "n_density_clusters": clusters.n_density_clusters,
+        **clusters.evidence,
+    }
+    if state.reference is not None:
+        out["misspecification"] = _misfit(state)
+    state.results["beyond_the_paper"] = out
+    state.sections.append(
+        (
+            "Beyond the paper: smoothness, distortion, clusters, misspecification",
+            [],
+            _beyond_rows(
+                out,
+                state.target.name,
+                state.reference.name if state.reference else None,
+            ),
+        )
+    )
+
+
+def _misfit(state: _State) -> dict:
+    """Conformal k-NN p-values of target rows and of held-out reference rows."""
+    from ..sampling import misspecification_score
+
+    cfg, tgt, ref = state.config, state.target, state.reference
+    rng = np.random.default_rng(cfg.random_state)
+    ref_rows = _subsample(ref.X.shape[0], cfg.n_reference, rng)
+    n_test = min(cfg.n_coverage_test, ref_rows.size // 4)
+    test, fit = ref_rows[:n_test], ref_rows[n_test:]
+    rows = _subsample(tgt.X.shape[0], cfg.n_dimension, rng)
+    res = misspecification_score(
+        ref.X[fit],
+        np.vstack([tgt.X[rows], ref.X[test]]),
+        random_state=cfg.random_state,
+        n_jobs=cfg.n_jobs,
+    )
+    flagged = res.flagged(0.05)
+    return {
+        "alpha": 0.05,
+        "n_neighbors": int(res.n_neighbors),
+        "target_flagged": float(flagged[: rows.size].mean()),
+        "reference_flagged": float(flagged[rows.size :].mean()),
+        "n_target": int(rows.size),
+        "n_reference_test": int(n_test),
+    }
+
+
+def _beyond_rows(out: dict, target: str, reference: str | None) -> list[list]:
+    rows = [["measure", "value", "reading"]]
+    sm = out.get("smoothness")
+    if sm:
+        # Carried parameters are kernel averages, smooth by construction:
+        # their p-values are small whatever the geometry; the energies rank.
+        note = "; carried, so compare energies" if sm["carried"] else ""
+        for n, e, e0, p in zip(
+            sm["names"], sm["energy"], sm["shuffled"], sm["p_value"], strict=True
+        ):
+            rows.append(
+                [
+                    f"smoothness of {n}",
+                    f"energy {e:.3g} (shuffled {e0:.3g})",
+                    f"p = {p:.2g}{note}",
+                ]
+            )
+    for key, what in (("ies", "IES chart"), ("relaxed", "relaxed chart")):
+        q = out["distortion"][key]["log_condition"]
+        rows.append(
+            [
+                f"distortion of the {what}",
+                f"median log condition {q['median']:.3g}",
+                f"10-90 %: {q['q10']:.3g} .. {q['q90']:.3g} (0 = conformal)",
+            ]
+        )
+    c = out["clusters"]
+    rows.append(
+        [
+            "clusters",
+            f"{c['n_clusters']} (by {c['chosen_by']})",
+            f"{c['n_components']} graph component{'s' * (c['n_components'] != 1)}, "
+            f"{c['n_isolated']} isolated rows; "
+            f"{c['n_density_clusters']} regions denser than "
+            f"{c['density_ratio']:g} x the median",
+        ]
+    )
+    m = out.get("misspecification")
+    if m:
+        rows.append(
+            [
+                f"{target} rows unlike {reference} ones",
+                f"{m['target_flagged']:.1%} flagged at p < {m['alpha']:g}",
+                f"held-out {reference} rows: {m['reference_flagged']:.1%} (expected "
+                f"{m['alpha']:.0%}); {m['n_neighbors']}-NN conformal p-values",
+            ]
+        )
+    return rows
 
 
 def _sizes_section(sizes: dict) -> tuple:
@@ -840,6 +974,7 @@ STAGES = [
     ("out of sample", _out_of_sample),
     ("embedding figures", _embedding_figures),
     ("TSLasso", _tslasso),
+    ("beyond the paper", _beyond),
 ]
 
 

@@ -25,6 +25,7 @@ from sklearn.utils import check_array, check_random_state
 
 from .._compat import Interval, StrOptions, validate_params
 from .._geometry.distances import gaussian_log_sums, knn_distances
+from .._geometry.scales import search_log_grid
 from .._validation import N_JOBS_CONSTRAINT
 
 __all__ = ["CoverageResult", "density_coverage"]
@@ -320,40 +321,16 @@ def _select_bandwidth(X, grid, auto, cv, cv_sample_size, rng, n_jobs, name):
             [rng.permutation(np.flatnonzero(folds == g))[:per_fold] for g in range(cv)]
         )
     )
-    tried = np.zeros(0)
-    scores = np.zeros(0)
-
-    def add(new):
-        nonlocal tried, scores
-        new = np.asarray(new, dtype=np.float64)
-        if tried.size:
-            gap = np.abs(np.log(new)[:, None] - np.log(tried)[None, :]).min(axis=1)
-            new = new[gap > 1e-9]
-        if new.size:
-            tried = np.concatenate([tried, new])
-            scores = np.concatenate(
-                [scores, _cv_log_likelihood(X, new, folds, scored, n_jobs)]
-            )
-            order = np.argsort(tried)
-            tried, scores = tried[order], scores[order]
-
-    add(grid)
-    if auto:
-        ratio = max(float(tried[1] / tried[0]), _EXTEND_RATIO)
-        steps = ratio ** np.arange(1, _EXTEND_SIZE + 1)
-        for _ in range(_MAX_EXTENSIONS):
-            best = int(np.argmax(scores))
-            if best == 0:
-                add(tried[0] / steps)
-            elif best == tried.size - 1:
-                add(tried[-1] * steps)
-            else:
-                break
-        best = int(np.argmax(scores))
-        if 0 < best < tried.size - 1:
-            add(np.geomspace(tried[best - 1], tried[best + 1], _REFINE_SIZE + 3)[1:-1])
-    best = int(np.argmax(scores))
-    if best in (0, tried.size - 1):
+    search = search_log_grid(
+        lambda h: -_cv_log_likelihood(X, h, folds, scored, n_jobs),
+        grid,
+        n_extend=_EXTEND_SIZE if auto else 0,
+        max_extensions=_MAX_EXTENSIONS if auto else 0,
+        min_ratio=_EXTEND_RATIO,
+        n_refine=_REFINE_SIZE if auto else 0,
+    )
+    tried, scores, best = search.values, -search.scores, search.best
+    if search.at_edge:
         where = "smallest" if best == 0 else "largest"
         hint = (
             " Duplicated rows across folds make the likelihood grow without "
@@ -527,6 +504,52 @@ def density_coverage(
     >>> list(res.to_dict()["bandwidths"])
     ['wide', 'narrow']
     """
+    names, X_a, X_b = _check_sets(names, X_a, X_b)
+    given = _given_bandwidths(bandwidth)
+    grid = _check_grid(bandwidth_grid)
+    rng = check_random_state(random_state)
+    train_a, test_a = _split(X_a, test_size, rng, "X_a")
+    train_b, test_b = _split(X_b, test_size, rng, "X_b")
+    if given is None:
+        for tr, label in ((train_a, "X_a"), (train_b, "X_b")):
+            if tr.size < cv:
+                raise ValueError(
+                    f"density_coverage: {tr.size} training rows of {label} are "
+                    f"fewer than cv={cv} folds. Pass more rows, lower cv or give "
+                    "a bandwidth."
+                )
+    # Distances are shift invariant; centring shrinks the norms the GEMM form
+    # ||x||^2 + ||y||^2 - 2 x.y cancels, which matters in float32.
+    centre = np.concatenate([X_a[train_a], X_b[train_b]]).mean(axis=0, dtype=np.float64)
+    centre = centre.astype(X_a.dtype)
+    A_tr, A_te = X_a[train_a] - centre, X_a[test_a] - centre
+    B_tr, B_te = X_b[train_b] - centre, X_b[test_b] - centre
+    cv_grids, cv_scores = [None, None], [None, None]
+    if given is None:
+        hs = []
+        for i, (X_tr, name) in enumerate(((A_tr, names[0]), (B_tr, names[1]))):
+            g = _auto_grid(X_tr, rng, n_jobs) if grid is None else grid
+            h, cv_grids[i], cv_scores[i] = _select_bandwidth(
+                X_tr, g, grid is None, cv, cv_sample_size, rng, n_jobs, name
+            )
+            hs.append(h)
+        given = tuple(hs)
+    table = _cross_entropies(A_tr, A_te, B_tr, B_te, given, n_jobs)
+    _warn_negative_kl(table["kl_divergence"], table["kl_divergence_se"], names)
+    return CoverageResult(
+        names=names,
+        bandwidths=given,
+        bandwidth_method="cv" if cv_grids[0] is not None else "given",
+        n_train=(int(train_a.size), int(train_b.size)),
+        n_test=(int(test_a.size), int(test_b.size)),
+        test_indices=(test_a, test_b),
+        cv_bandwidths=tuple(cv_grids),
+        cv_scores=tuple(cv_scores),
+        **table,
+    )
+
+
+def _check_sets(names, X_a, X_b):
     if len(names) != 2:
         raise ValueError(f"names must hold two strings, got {names!r}.")
     names = (str(names[0]), str(names[1]))
@@ -539,7 +562,11 @@ def density_coverage(
         )
     if X_a.dtype != X_b.dtype:
         X_a, X_b = X_a.astype(np.float64), X_b.astype(np.float64)
+    return names, X_a, X_b
 
+
+def _given_bandwidths(bandwidth) -> tuple[float, float] | None:
+    """``(h_a, h_b)`` of a float or pair, None for ``"cv"``."""
     if isinstance(bandwidth, (tuple, list)):
         if len(bandwidth) != 2 or not all(
             isinstance(h, numbers.Real) and h > 0 for h in bandwidth
@@ -548,82 +575,45 @@ def density_coverage(
                 f"bandwidth must be 'cv', a positive float or a pair of positive "
                 f"floats; got {bandwidth!r}."
             )
-        given = (float(bandwidth[0]), float(bandwidth[1]))
-    elif bandwidth == "cv":
-        given = None
-    else:
-        given = (float(bandwidth), float(bandwidth))
+        return float(bandwidth[0]), float(bandwidth[1])
+    if bandwidth == "cv":
+        return None
+    return float(bandwidth), float(bandwidth)
 
-    grid = None
-    if bandwidth_grid is not None:
-        grid = np.unique(np.asarray(bandwidth_grid, dtype=np.float64).ravel())
-        if grid.size < 1 or not np.all(np.isfinite(grid) & (grid > 0)):
-            raise ValueError(
-                "bandwidth_grid must hold positive finite bandwidths; got "
-                f"{bandwidth_grid!r}."
-            )
 
-    rng = check_random_state(random_state)
-    train_a, test_a = _split(X_a, test_size, rng, "X_a")
-    train_b, test_b = _split(X_b, test_size, rng, "X_b")
-    if given is None:
-        for tr, label in ((train_a, "X_a"), (train_b, "X_b")):
-            if tr.size < cv:
-                raise ValueError(
-                    f"density_coverage: {tr.size} training rows of {label} are "
-                    f"fewer than cv={cv} folds. Pass more rows, lower cv or give "
-                    "a bandwidth."
-                )
+def _check_grid(bandwidth_grid) -> np.ndarray | None:
+    if bandwidth_grid is None:
+        return None
+    grid = np.unique(np.asarray(bandwidth_grid, dtype=np.float64).ravel())
+    if grid.size < 1 or not np.all(np.isfinite(grid) & (grid > 0)):
+        raise ValueError(
+            f"bandwidth_grid must hold positive finite bandwidths; got "
+            f"{bandwidth_grid!r}."
+        )
+    return grid
 
-    # Distances are shift invariant; centring shrinks the norms the GEMM form
-    # ||x||^2 + ||y||^2 - 2 x.y cancels, which matters in float32.
-    centre = np.concatenate([X_a[train_a], X_b[train_b]]).mean(axis=0, dtype=np.float64)
-    centre = centre.astype(X_a.dtype)
-    A_tr, A_te = X_a[train_a] - centre, X_a[test_a] - centre
-    B_tr, B_te = X_b[train_b] - centre, X_b[test_b] - centre
 
-    cv_grids, cv_scores = [None, None], [None, None]
-    if given is None:
-        hs = []
-        for i, (X_tr, name) in enumerate(((A_tr, names[0]), (B_tr, names[1]))):
-            g = _auto_grid(X_tr, rng, n_jobs) if grid is None else grid
-            h, cv_grids[i], cv_scores[i] = _select_bandwidth(
-                X_tr, g, grid is None, cv, cv_sample_size, rng, n_jobs, name
-            )
-            hs.append(h)
-        h_a, h_b = hs
-    else:
-        h_a, h_b = given
-
+def _cross_entropies(A_tr, A_te, B_tr, B_te, bandwidths, n_jobs) -> dict:
+    """The 2 x 2 table of test NLLs under both KDEs, both KLs, their errors."""
+    h_a, h_b = bandwidths
     tests = np.concatenate([A_te, B_te])
-    n_a_te = A_te.shape[0]
+    a_rows, b_rows = slice(0, A_te.shape[0]), slice(A_te.shape[0], None)
     log_pa = _kde_log_density(tests, A_tr, h_a, n_jobs)[:, 0]
     log_pb = _kde_log_density(tests, B_tr, h_b, n_jobs)[:, 0]
     nll = -np.array(
         [
-            [log_pa[:n_a_te].mean(), log_pa[n_a_te:].mean()],
-            [log_pb[:n_a_te].mean(), log_pb[n_a_te:].mean()],
+            [log_pa[a_rows].mean(), log_pa[b_rows].mean()],
+            [log_pb[a_rows].mean(), log_pb[b_rows].mean()],
         ]
     )
-    kl = (float(nll[1, 0] - nll[0, 0]), float(nll[0, 1] - nll[1, 1]))
-    a_rows, b_rows = slice(0, n_a_te), slice(n_a_te, None)
-    nll_se = np.array([[_sem(lp[a_rows]), _sem(lp[b_rows])] for lp in (log_pa, log_pb)])
-    kl_se = (
-        _sem(log_pa[a_rows] - log_pb[a_rows]),
-        _sem(log_pb[b_rows] - log_pa[b_rows]),
-    )
-    _warn_negative_kl(kl, kl_se, names)
-    return CoverageResult(
-        names=names,
-        neg_log_likelihood=nll,
-        kl_divergence=kl,
-        bandwidths=(h_a, h_b),
-        bandwidth_method="cv" if given is None else "given",
-        n_train=(int(train_a.size), int(train_b.size)),
-        n_test=(int(test_a.size), int(test_b.size)),
-        test_indices=(test_a, test_b),
-        neg_log_likelihood_se=nll_se,
-        kl_divergence_se=kl_se,
-        cv_bandwidths=tuple(cv_grids),
-        cv_scores=tuple(cv_scores),
-    )
+    return {
+        "neg_log_likelihood": nll,
+        "kl_divergence": (float(nll[1, 0] - nll[0, 0]), float(nll[0, 1] - nll[1, 1])),
+        "neg_log_likelihood_se": np.array(
+            [[_sem(lp[a_rows]), _sem(lp[b_rows])] for lp in (log_pa, log_pb)]
+        ),
+        "kl_divergence_se": (
+            _sem(log_pa[a_rows] - log_pb[a_rows]),
+            _sem(log_pb[b_rows] - log_pa[b_rows]),
+        ),
+    }

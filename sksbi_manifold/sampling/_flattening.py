@@ -39,6 +39,7 @@ from .._compat import (
     validate_params,
 )
 from .._geometry.distances import kernel_sums, radius_counts
+from .._geometry.progress import verbose_progress
 from .._geometry.scales import radius_grid
 from .._validation import (
     N_JOBS_CONSTRAINT,
@@ -244,6 +245,9 @@ class DensityFlatteningSampler(BaseEstimator):
         Seeds the draw and the subsample behind ``radius="auto"``.
     n_jobs : int, default=None
         Parallel row blocks in the distance engine (threads).
+    verbose : int, default=0
+        Report the progress of the distance passes on stderr (a tqdm bar if
+        tqdm is installed).
 
     Attributes
     ----------
@@ -350,6 +354,7 @@ class DensityFlatteningSampler(BaseEstimator):
         "degree_epsilon": [Interval(Real, 0, None, closed="neither"), None],
         "random_state": ["random_state"],
         "n_jobs": N_JOBS_CONSTRAINT,
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -364,6 +369,7 @@ class DensityFlatteningSampler(BaseEstimator):
         degree_epsilon=None,
         random_state=None,
         n_jobs=None,
+        verbose=0,
     ):
         self.radius = radius
         self.min_neighbors = min_neighbors
@@ -374,6 +380,7 @@ class DensityFlatteningSampler(BaseEstimator):
         self.degree_epsilon = degree_epsilon
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
     def get_feature_names_out(self, input_features=None):
         """The input feature names: resampling keeps the columns.
@@ -398,6 +405,7 @@ class DensityFlatteningSampler(BaseEstimator):
         return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @verbose_progress
     def fit(self, X, y=None, *, X_ref=None):
         """Count neighbours, find the outliers and draw the sample.
 
