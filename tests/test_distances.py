@@ -178,6 +178,18 @@ def test_kernel_sums_dense_reference(dtype, exclude_self):
         np.testing.assert_allclose(s[:, t], K @ F, rtol=tol, atol=tol)
 
 
+def test_kernel_sums_any_bandwidth_order():
+    # The C reduction needs ascending cutoffs; descending widths used to be
+    # cut at the smallest one.
+    X, Y = _data(np.float64)
+    eps = np.array([1.5, 0.4, 0.8])
+    w, _ = D.kernel_sums(X, Y, None, eps)
+    d2 = _sq(X, Y)
+    for t, e in enumerate(eps):
+        K = np.exp(-d2 / e**2) * (d2 <= (3 * e) ** 2)
+        np.testing.assert_allclose(w[:, t], K.sum(1), rtol=1e-10, atol=1e-10)
+
+
 def test_kernel_degrees_only_and_query_set():
     X, Y = _data(np.float64)
     w, s = D.kernel_sums(X, Y, None, 1.0, radius_ratio=2.0)

@@ -85,6 +85,22 @@ def circle():
     return X, theta[:, 0]
 
 
+def test_spectrum_removes_the_semigroup_bias():
+    # At a wide kernel (eps = 0.35 on the unit sphere) the linearised
+    # eigenvalues (4/eps^2)(1 - mu) of the l = 2 shell sit ~8% below 6; the
+    # generator -(4/eps^2) log(mu) of the heat semigroup is within 3%.
+    X = make_lifted_manifold("sphere", 2000, random_state=0)[0]
+    eps = 0.35
+    dm = DiffusionMapsGC(n_components=8, epsilon=eps, random_state=0).fit(X)
+    mu = 1.0 - eps**2 * dm.eigenvalues_ / 4.0
+    np.testing.assert_allclose(dm.spectrum_, -4.0 / eps**2 * np.log(mu), rtol=1e-12)
+    assert np.all(np.diff(dm.spectrum_) >= 0)
+    shell = slice(3, 8)
+    assert dm.eigenvalues_[shell].mean() / 6.0 - 1.0 < -0.05
+    assert abs(dm.spectrum_[shell].mean() / 6.0 - 1.0) < 0.03
+    assert abs(dm.spectrum_[:3].mean() / 2.0 - 1.0) < 0.03
+
+
 def test_circle_spectrum_and_eigenvectors(circle):
     X, theta = circle
     dm = fit(X, 0.1)

@@ -537,7 +537,7 @@ def kernel_sums(
     targets : ndarray of shape (n_reference, n_targets) or None
         Values to average; ``None`` computes only the kernel degrees.
     epsilon : float or array-like of shape (n_bandwidths,)
-        Kernel widths.
+        Kernel widths, in any order.
     radius_ratio : float, default=3.0
         Cutoff radius in units of epsilon.
     exclude_self : bool, default=False
@@ -556,6 +556,10 @@ def kernel_sums(
     """
     ops = _operands(X, Y, device)
     eps = np.atleast_1d(np.asarray(epsilon, dtype=np.float64)) / ops.unit
+    # The C reduction bins each pair by ascending cutoffs: sort, then restore
+    # the caller's order (descending widths used to be truncated silently).
+    order = np.argsort(eps, kind="stable")
+    eps = eps[order]
     F = np.zeros((ops.Y.shape[0], 0)) if targets is None else targets
     F = np.ascontiguousarray(
         np.asarray(F, dtype=np.float64).reshape(ops.Y.shape[0], -1)
@@ -569,6 +573,7 @@ def kernel_sums(
         mode=mode,
     )
     out = np.concatenate([r for _, r in _map_blocks(task, ops, n_jobs)])
+    out = out[:, np.argsort(order, kind="stable")]
     return out[:, :, 0], out[:, :, 1:]
 
 

@@ -87,6 +87,21 @@ def _time_scale(mu: np.ndarray, t: float) -> np.ndarray:
     return np.sign(mu) * np.abs(mu) ** t
 
 
+def semigroup_spectrum(mu: np.ndarray, epsilon: float) -> np.ndarray:
+    """Generator eigenvalues ``-(4/epsilon**2) log mu`` of the Markov eigenvalues.
+
+    ``P`` approximates the heat semigroup ``exp(t Delta)`` at ``t = epsilon**2 /
+    4``, so ``-log(mu) / t`` estimates the Laplace-Beltrami eigenvalue without
+    the ``t lambda**2 / 2`` bias of the linearised ``(1 - mu) / t``. Markov
+    eigenvalues at or below 0 (widths far too large for that eigenvector) have
+    no logarithm: they give ``inf``.
+    """
+    mu = np.asarray(mu, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = -np.log(np.where(mu > 0, mu, 0.0)) * (4.0 / epsilon**2)
+    return np.maximum(out, 0.0)
+
+
 def _dense_distance_graph(D: np.ndarray) -> sp.csr_matrix:
     """A dense distance matrix as a CSR graph storing every entry (zeros too)."""
     n, m = D.shape
@@ -151,8 +166,9 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
     gc_radii : array-like of float or None, default=None
         Candidate radii for ``epsilon="gc"``. ``None``: 20 radii log-spaced
         from the median 5-NN to the median 200-NN distance, extended upwards
-        (once, by 5 steps) if the minimum sits at the upper end; a minimum at an
-        end of the grid raises a ``BoundaryWarning``. With
+        by 5 steps of twice its log-step while the minimum sits at the upper
+        end (at most 3 times); a minimum at an end of the final grid raises a
+        ``BoundaryWarning``. With
         ``metric="precomputed"`` the default grid ends at half the graph's
         extent, because the local PCA of a point needs the distances between
         its neighbours.
@@ -209,7 +225,18 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         Positive eigenvalues ``lambda_1 <= ... <= lambda_m`` of ``-L``; the
         trivial ``lambda_0 = 0`` is dropped. They approximate the spectrum of
         ``-Delta_M`` (Appendix Figure 3: one zero eigenvalue and a slowly
-        increasing spectrum mean a connected, smooth manifold).
+        increasing spectrum mean a connected, smooth manifold). Exact
+        eigenvalues of ``laplacian_`` (``function_smoothness`` reads them back),
+        but as estimates of ``-Delta_M`` biased low by about
+        ``epsilon**2 lambda**2 / 8`` (the linearised semigroup, see
+        :ref:`conv-eigen`); use ``spectrum_`` for the spectrum itself.
+    spectrum_ : ndarray of shape (n_components_,)
+        Laplace-Beltrami spectrum estimate ``-(4/epsilon**2) log mu_k`` (``mu_k``
+        the Markov eigenvalues): ``P`` approximates the heat semigroup
+        ``exp(t Delta_M)`` at ``t = epsilon**2 / 4``, so the logarithm removes
+        the leading bias of ``eigenvalues_`` (at the geometric-consistency
+        widths of clean manifolds it halves the error of the ratios
+        ``lambda_k / lambda_1``). Same eigenvectors; ascending.
     epsilon_ : float
         Kernel width used.
     radius_ : float
@@ -545,6 +572,7 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         self.laplacian_weights_ = lap.weights
         self.degrees_ = lap.degrees
         self.eigenvalues_ = eigenvalues[1:]
+        self.spectrum_ = semigroup_spectrum(mu, epsilon)
         self.n_connected_components_ = n_cc
         self.embedding_ = embedding.astype(dtype, copy=False)
         # Nystrom: phi_k(x) = (1/mu_k) sum_j p_j phi_k(x_j), p_j ~ k_j / q_j^alpha.
