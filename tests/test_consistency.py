@@ -63,7 +63,7 @@ def test_swiss_roll_u_shape_small(roll):
 
 
 @pytest.mark.slow
-def test_swiss_roll_known_answer_9_2():
+def test_swiss_roll_gc_known_answer():
     X = noisy_roll(4000)
     radii = np.geomspace(0.3, 4.0, 12)
     gc = geometric_consistency(X, radii, 2, sample_size=200, random_state=0)

@@ -150,7 +150,7 @@ def test_sphere_and_torus_small():
         ("torus", 0.4, [(1, 4, 0.05), (2, 4, 0.1), (4, 4, 0.15)]),
     ],
 )
-def test_known_spectra_9_1(kind, eps, expected):
+def test_known_spectra_of_circle_sphere_torus(kind, eps, expected):
     X, _, _ = lifted(kind, 3000)
     m = sum(mult for _, mult, _ in expected)
     lam = fit(X, eps, m=m).eigenvalues_
@@ -161,7 +161,7 @@ def test_known_spectra_9_1(kind, eps, expected):
 
 
 @pytest.mark.slow
-def test_nonuniform_circle_9_1():
+def test_nonuniform_circle_spectrum_is_density_free():
     X, _, _ = lifted("circle", 3000, density="nonuniform")
     lam1 = fit(X, 0.1, m=4, alpha=1.0).eigenvalues_
     lam0 = fit(X, 0.1, m=4, alpha=0.0).eigenvalues_
