@@ -346,3 +346,17 @@ def test_nonuniform_density_is_flagged_for_the_counts(d):
         assert est.ratio_dimension_ > d / 2
     gride = GrideDimension(random_state=0).fit(X)
     assert gride.dimension_ > 0.75 * d
+
+
+def test_unresolved_ratio_check_flags_nothing():
+    # On the shipped cryo-EM latents (noisy, R^256) the GRIDE check of 1,000
+    # rows reads ~15 and is itself only a lower bound (its neighbourhoods span
+    # the rows): it cannot certify that the doubling estimate is one.
+    from sksbi_manifold.datasets import load_cryoem_latents
+
+    X = load_cryoem_latents("experimental", n_samples=5000).data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UndefinedDimensionWarning)
+        est = DoublingDimension(random_state=0).fit(X)
+    assert est.ratio_dimension_ > 2 * est.dimension_  # would have been flagged
+    assert not est.dimension_is_lower_bound_

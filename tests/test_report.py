@@ -553,3 +553,22 @@ def test_beyond_finding_follows_the_numbers():
     assert "2 clusters (by spectral gap) and 1 dense region;" in text
     assert "98% of experimental rows look unlike simulated ones" in text
     assert F.beyond({}) is None
+
+
+def test_dimension_finding_shows_lower_bounds_outside_the_range():
+    from sksbi_manifold.report import findings as F
+
+    dims = {
+        "input": {"experimental": {"n_features": 256}},
+        "intrinsic_dimension": {
+            "experimental": {
+                "doubling": 2.3,
+                "correlation": 2.8,
+                "gride": 15.9,
+                "lower_bounds": ["gride"],
+            },
+            "eigengap": 6.1,
+        },
+    }
+    text = F.dimension(dims)
+    assert "d between 2.3 and 6.1" in text and "gride >= 15.90" in text

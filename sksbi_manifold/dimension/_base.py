@@ -212,7 +212,8 @@ class BaseDimension(TransformerMixin, BaseEstimator):
         grow with the dense core). The ratios of neighbour distances of
         :class:`GrideDimension` (1000 sampled rows) estimate the pointwise
         dimension; a ``dimension_`` below ``MEASURE_RATIO`` of theirs is
-        flagged. Sets ``ratio_dimension_``.
+        flagged, unless that estimate is itself only a lower bound. Sets
+        ``ratio_dimension_``.
         """
         from ._gride import GrideDimension
 
@@ -225,6 +226,12 @@ class BaseDimension(TransformerMixin, BaseEstimator):
                 device=self.device,
             ).fit(X)
         self.ratio_dimension_ = float(ratio.dimension_)
+        # A check that cannot resolve its own dimension (its neighbourhoods
+        # span the data: too few rows, or ratios raised by ambient noise
+        # across all ranks, as on 10,000 cryo-EM latents in R^256) certifies
+        # nothing.
+        if ratio.dimension_is_lower_bound_:
+            return None
         if not self.dimension_ < MEASURE_RATIO * self.ratio_dimension_:
             return None
         return (

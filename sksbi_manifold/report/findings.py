@@ -25,20 +25,28 @@ def dimension(results: dict) -> str | None:
     for name, r in dims.items():
         if not isinstance(r, dict):  # "eigengap": the embedded target rows
             continue
-        values = {"doubling": r["doubling"], "correlation": r["correlation"]}
+        values = {k: r[k] for k in ("doubling", "correlation", "gride") if k in r}
         if name == target and "eigengap" in dims:
             values["eigengap"] = dims["eigengap"]
-        low, high = min(values.values()), max(values.values())
-        each = ", ".join(f"{k} {v:.2f}" for k, v in values.items())
+        # Estimates flagged as lower bounds are shown as such, not in the range.
+        bounds = set(r.get("lower_bounds", []))
+        firm = [v for k, v in values.items() if k not in bounds] or list(
+            values.values()
+        )
+        low, high = min(firm), max(firm)
+        each = ", ".join(
+            f"{k} {'>= ' if k in bounds else ''}{v:.2f}" for k, v in values.items()
+        )
         parts.append(f"{name}: d between {low:.1f} and {high:.1f} ({each})")
     return (
         f"Low dimensional: in R^{n_features}, "
         + "; ".join(parts)
         + ". Where they disagree, trust the eigengap: doubling and correlation "
         "count volumes (ambient noise raises them, boundaries and curvature "
-        "lower them), the eigengap counts directions of the local covariance "
-        "and stays within 0.2 of the truth on noisy, bounded test manifolds "
-        "(see the estimators' Notes)."
+        "lower them), GRIDE reads neighbour-distance ratios (the most accurate "
+        "on clean benchmark manifolds, raised by ambient noise), the eigengap "
+        "counts directions of the local covariance and stays within 0.2 of the "
+        "truth on noisy, bounded test manifolds (see the estimators' Notes)."
     )
 
 

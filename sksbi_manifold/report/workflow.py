@@ -281,7 +281,7 @@ def _every_row(what: str, X, fn, known=None, values=None, quiet=()) -> np.ndarra
 # Stages
 # --------------------------------------------------------------------------- #
 def _dimension(state: _State) -> None:
-    from ..dimension import CorrelationDimension, DoublingDimension
+    from ..dimension import CorrelationDimension, DoublingDimension, GrideDimension
 
     cfg = state.config
     rng = np.random.default_rng(cfg.random_state)
@@ -293,11 +293,18 @@ def _dimension(state: _State) -> None:
         seed = cfg.random_state  # the estimators sample rows: same seed, same report
         dd = DoublingDimension(random_state=seed, n_jobs=cfg.n_jobs).fit(X)
         cd = CorrelationDimension(random_state=seed, n_jobs=cfg.n_jobs).fit(X)
+        gd = GrideDimension(random_state=seed, n_jobs=cfg.n_jobs).fit(X)
         curves[ds.name] = dd
         out[ds.name] = {
             "doubling": float(dd.dimension_),
             "doubling_radius": float(dd.radius_),
             "correlation": float(cd.dimension_),
+            "gride": float(gd.dimension_),
+            "lower_bounds": [
+                name
+                for name, est in (("doubling", dd), ("correlation", cd), ("gride", gd))
+                if est.dimension_is_lower_bound_
+            ],
             "n_rows": int(X.shape[0]),
         }
         if ds is state.target:
@@ -306,7 +313,7 @@ def _dimension(state: _State) -> None:
     _record_size(
         state,
         "n_dimension",
-        "rows per set fitted by the doubling and correlation estimators",
+        "rows per set fitted by the doubling, correlation and GRIDE estimators",
         {name: r["n_rows"] for name, r in out.items()},
         cfg.n_dimension,
     )
@@ -330,7 +337,7 @@ def _dimension(state: _State) -> None:
 
 
 def _dimension_table(out: dict) -> list[list]:
-    rows = [["set", "doubling (KDE mode)", "at radius", "correlation", "rows"]]
+    rows = [["set", "doubling (KDE mode)", "at radius", "correlation", "GRIDE", "rows"]]
     for name, r in out.items():
         rows.append(
             [
@@ -338,6 +345,7 @@ def _dimension_table(out: dict) -> list[list]:
                 f"{r['doubling']:.2f}",
                 f"{r['doubling_radius']:.3g}",
                 f"{r['correlation']:.2f}",
+                f"{r['gride']:.2f}",
                 r["n_rows"],
             ]
         )
