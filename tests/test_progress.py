@@ -62,3 +62,27 @@ def test_switch_is_reset_after_an_error():
         with progress.reporting("Broken.fit"):
             distances.knn_distances(np.zeros((3, 2)), 5)
     assert not progress.enabled()
+
+
+def test_dimension_estimators_report_when_verbose(capsys, no_tqdm):
+    from sksbi_manifold import (
+        CorrelationDimension,
+        DoublingDimension,
+        EigengapDimension,
+        GrideDimension,
+    )
+
+    X, _ = _data()
+    for cls in (
+        DoublingDimension,
+        CorrelationDimension,
+        EigengapDimension,
+        GrideDimension,
+    ):
+        with config_context(working_memory=1):
+            cls(random_state=0, verbose=1).fit(X)
+        err = capsys.readouterr().err
+        assert f"{cls.__name__}.fit: " in err, cls.__name__
+        with config_context(working_memory=1):
+            cls(random_state=0).fit(X)
+        assert capsys.readouterr().err == "", cls.__name__

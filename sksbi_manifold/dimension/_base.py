@@ -43,6 +43,7 @@ SCAN_CONSTRAINTS = {
     "random_state": ["random_state"],
     "n_jobs": N_JOBS_CONSTRAINT,
     "device": [str, None],
+    "verbose": ["verbose"],
 }
 BANDWIDTH_CONSTRAINT = [
     StrOptions({"silverman", "scott"}),

@@ -11,6 +11,7 @@ from sklearn.utils import check_random_state
 
 from .._compat import Interval, StrOptions, _fit_context
 from .._geometry._device import check_device
+from .._geometry.progress import verbose_progress
 from ..exceptions import UndefinedDimensionWarning
 from ._base import SCAN_CONSTRAINTS, BaseDimension
 from ._doubling import user_radii
@@ -152,6 +153,9 @@ class CorrelationDimension(BaseDimension):
         Parallel row blocks of the distance engine.
     device : str, default=None
         Torch device of the distance engine, if torch is installed.
+    verbose : int, default=0
+        Report the progress of the distance passes on stderr (a tqdm bar if
+        tqdm is installed).
 
     Attributes
     ----------
@@ -253,6 +257,7 @@ class CorrelationDimension(BaseDimension):
         random_state=None,
         n_jobs=None,
         device=None,
+        verbose=0,
     ):
         self.radii = radii
         self.n_radii = n_radii
@@ -265,8 +270,10 @@ class CorrelationDimension(BaseDimension):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.device = device
+        self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @verbose_progress
     def fit(self, X, y=None):
         """Count neighbours at every radius and fit the scaling law.
 

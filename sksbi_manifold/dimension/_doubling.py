@@ -12,6 +12,7 @@ from sklearn.utils import Bunch, check_random_state
 
 from .._compat import StrOptions, _fit_context
 from .._geometry._device import check_device
+from .._geometry.progress import verbose_progress
 from ._base import BANDWIDTH_CONSTRAINT, SCAN_CONSTRAINTS, BaseDimension
 from ._boundary import boundary_points, tangent_shift
 from ._scan import (
@@ -194,6 +195,9 @@ class DoublingDimension(BaseDimension):
         Parallel row blocks of the distance engine.
     device : str, default=None
         Torch device of the distance engine (``"cuda"``), if torch is installed.
+    verbose : int, default=0
+        Report the progress of the distance passes on stderr (a tqdm bar if
+        tqdm is installed).
 
     Attributes
     ----------
@@ -331,6 +335,7 @@ class DoublingDimension(BaseDimension):
         random_state=None,
         n_jobs=None,
         device=None,
+        verbose=0,
     ):
         self.radius = radius
         self.n_radii = n_radii
@@ -344,6 +349,7 @@ class DoublingDimension(BaseDimension):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.device = device
+        self.verbose = verbose
 
     def _grid(self, X, rng):
         if isinstance(self.radius, str):
@@ -359,6 +365,7 @@ class DoublingDimension(BaseDimension):
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @verbose_progress
     def fit(self, X, y=None):
         """Count neighbours at every radius and estimate the dimension.
 

@@ -15,6 +15,7 @@ from .._geometry._device import check_device
 from .._geometry.distances import data_unit, radius_graph
 from .._geometry.kernels import entry_rows, gaussian_affinity
 from .._geometry.local_pca import weighted_local_pca
+from .._geometry.progress import verbose_progress
 from ._base import BANDWIDTH_CONSTRAINT, SCAN_CONSTRAINTS, BaseDimension
 from ._doubling import doubling_scan
 from ._scan import doubling_grid, sample_counts
@@ -204,6 +205,9 @@ class EigengapDimension(BaseDimension):
         Parallel blocks of the distance engine and of local PCA.
     device : str, default=None
         Torch device of the distance engine, if torch is installed.
+    verbose : int, default=0
+        Report the progress of the distance passes on stderr (a tqdm bar if
+        tqdm is installed).
 
     Attributes
     ----------
@@ -310,6 +314,7 @@ class EigengapDimension(BaseDimension):
         random_state=None,
         n_jobs=None,
         device=None,
+        verbose=0,
     ):
         self.epsilon = epsilon
         self.radius_ratio = radius_ratio
@@ -328,6 +333,7 @@ class EigengapDimension(BaseDimension):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.device = device
+        self.verbose = verbose
 
     def _auto_epsilon(self, X, rows, rng) -> float:
         lo, hi = self._scan_bounds(X, rng)
@@ -405,6 +411,7 @@ class EigengapDimension(BaseDimension):
         return lam_user, gaps, hard, soft, n_nb
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @verbose_progress
     def fit(self, X, y=None):
         """Choose the kernel scale and estimate local dimensions on a sample.
 

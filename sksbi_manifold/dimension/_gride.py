@@ -12,6 +12,7 @@ from sklearn.utils import check_random_state
 from .._compat import Interval, StrOptions, _fit_context
 from .._geometry._device import check_device
 from .._geometry.distances import knn_distances
+from .._geometry.progress import verbose_progress
 from ..exceptions import UndefinedDimensionWarning
 from ._base import SCAN_CONSTRAINTS, UNDEFINED_WARN_FRACTION, BaseDimension
 from ._scan import select_plateau
@@ -174,6 +175,9 @@ class GrideDimension(BaseDimension):
         Parallel row blocks of the distance engine.
     device : str, default=None
         Torch device of the distance engine, if torch is installed.
+    verbose : int, default=0
+        Report the progress of the distance passes on stderr (a tqdm bar if
+        tqdm is installed).
 
     Attributes
     ----------
@@ -260,6 +264,7 @@ class GrideDimension(BaseDimension):
         "random_state": SCAN_CONSTRAINTS["random_state"],
         "n_jobs": SCAN_CONSTRAINTS["n_jobs"],
         "device": SCAN_CONSTRAINTS["device"],
+        "verbose": SCAN_CONSTRAINTS["verbose"],
     }
 
     def __init__(
@@ -274,6 +279,7 @@ class GrideDimension(BaseDimension):
         random_state=None,
         n_jobs=None,
         device=None,
+        verbose=0,
     ):
         self.n1 = n1
         self.max_neighbors = max_neighbors
@@ -284,6 +290,7 @@ class GrideDimension(BaseDimension):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.device = device
+        self.verbose = verbose
 
     def _ranks(self, n: int) -> np.ndarray:
         if isinstance(self.n1, str):
@@ -297,6 +304,7 @@ class GrideDimension(BaseDimension):
         return np.array([self.n1])
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @verbose_progress
     def fit(self, X, y=None):
         """Find the neighbours of the sampled rows and fit the ratio law.
 
