@@ -141,6 +141,39 @@ def inner_chain(estimator):
         current = getattr(current, "embedding_estimator_", None)
 
 
+def fitted_kernel(estimator, who: str):
+    """The :class:`~sksbi_manifold._geometry.laplacian.FittedKernel` behind a
+    fitted estimator: its ``kernel_`` (the package's embedding estimators), or
+    one assembled from the ``epsilon_`` / ``radius_`` / ``laplacian_`` of the
+    first estimator down the ``embedding_estimator_`` chain that has them
+    (estimators from elsewhere)."""
+    from ._geometry.laplacian import FittedKernel
+
+    for current in inner_chain(estimator):
+        kernel = getattr(current, "kernel_", None)
+        if kernel is not None:
+            return kernel
+        if hasattr(current, "epsilon_"):
+            params = (
+                current.get_params(deep=False) if hasattr(current, "get_params") else {}
+            )
+            epsilon = float(current.epsilon_)
+            radius = getattr(current, "radius_", None)
+            return FittedKernel(
+                epsilon=epsilon,
+                radius_ratio=float(radius) / epsilon if radius else 3.0,
+                alpha=float(params.get("alpha", 1.0)),
+                laplacian=getattr(current, "laplacian_", None),
+                weights=getattr(current, "laplacian_weights_", None),
+                precomputed=params.get("metric") == "precomputed",
+            )
+    raise ValueError(
+        f"{who} needs the kernel of the inner embedding: no estimator in the "
+        f"chain below {type(estimator).__name__} exposes kernel_ or epsilon_ "
+        "(e.g. DiffusionMapsGC)."
+    )
+
+
 def clip_n_components(estimator, limit: int, what: str) -> int:
     """``estimator.n_components`` clipped to ``limit``, with a warning naming it.
 

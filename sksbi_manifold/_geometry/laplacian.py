@@ -177,3 +177,37 @@ def _scaled_generator(p_data, rows, cols, indptr, n, scale) -> sp.csr_matrix:
     L = (scale * (P - sp.identity(n, format="csr"))).tocsr()
     L.sort_indices()
     return L
+
+
+@dataclass(frozen=True, eq=False)
+class FittedKernel:
+    """The kernel behind a fitted embedding: what outer estimators read.
+
+    Every embedding estimator of the package exposes one as ``kernel_``
+    (DiffusionMapsGC builds it; IESSelector and RiemannianRelaxation pass on
+    their inner estimator's), so outer estimators and analyses read the width,
+    cutoff and Laplacian from one place instead of searching attributes.
+
+    Attributes
+    ----------
+    epsilon : float
+        Kernel width.
+    radius_ratio : float
+        Cutoff radius in units of ``epsilon``.
+    alpha : float
+        Density-normalisation exponent.
+    laplacian : scipy.sparse.csr_matrix of shape (n, n) or None
+        Scaled Laplacian ``(4/epsilon**2)(P - I)`` of the training rows (None
+        when the estimator kept no graph).
+    weights : ndarray of shape (n,)
+        Its stationary measure ``q~`` (``laplacian_weights_``).
+    precomputed : bool
+        The estimator was fitted on a distance graph, not feature vectors.
+    """
+
+    epsilon: float
+    radius_ratio: float
+    alpha: float
+    laplacian: sp.csr_matrix | None
+    weights: np.ndarray
+    precomputed: bool = False

@@ -24,7 +24,11 @@ from .._geometry import distances
 from .._geometry._device import check_device
 from .._geometry.eigen import laplacian_eigenpairs
 from .._geometry.kernels import entry_rows, gaussian_affinity, threshold_graph
-from .._geometry.laplacian import connected_components_count, renormalized_laplacian
+from .._geometry.laplacian import (
+    FittedKernel,
+    connected_components_count,
+    renormalized_laplacian,
+)
 from .._geometry.metric import riemannian_metric
 from .._geometry.progress import verbose_progress
 from .._validation import (
@@ -602,6 +606,19 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=3,
             )
+
+    @property
+    def kernel_(self) -> FittedKernel:
+        """The fitted kernel (width, cutoff, alpha, Laplacian) as one object."""
+        check_is_fitted(self)
+        return FittedKernel(
+            epsilon=float(self.epsilon_),
+            radius_ratio=float(self.radius_) / float(self.epsilon_),
+            alpha=float(self.alpha),
+            laplacian=self.laplacian_,
+            weights=self.laplacian_weights_,
+            precomputed=self.metric == "precomputed",
+        )
 
     def fit_transform(self, X, y=None):
         """Fit and return the embedding of the training rows.

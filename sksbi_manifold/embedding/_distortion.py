@@ -24,7 +24,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._compat import Interval, validate_params
 from .._geometry.metric import metric_eigen, riemannian_metric
-from .._validation import inner_chain
+from .._validation import fitted_kernel, inner_chain
 
 __all__ = ["DistortionResult", "local_distortion"]
 
@@ -84,17 +84,16 @@ class DistortionResult:
 
 
 def _laplacian_of(estimator):
-    """The scaled Laplacian of the estimator or down its embedding chain."""
-    for current in inner_chain(estimator):
-        L = getattr(current, "laplacian_", None)
-        if L is not None:
-            return L
-    raise ValueError(
-        f"local_distortion needs an estimator exposing laplacian_ (a fitted "
-        f"DiffusionMapsGC, IESSelector or RiemannianRelaxation); "
-        f"{type(estimator).__name__} has none (with store_graph=False the "
-        "Laplacian is not kept: refit with store_graph=True)."
-    )
+    """The scaled Laplacian of the estimator's fitted kernel."""
+    L = fitted_kernel(estimator, "local_distortion").laplacian
+    if L is None:
+        raise ValueError(
+            f"local_distortion needs the Laplacian of the kernel behind "
+            f"{type(estimator).__name__}, which kept none (with "
+            "store_graph=False the Laplacian is not kept: refit with "
+            "store_graph=True)."
+        )
+    return L
 
 
 def _default_dim(estimator, n_columns: int) -> int:

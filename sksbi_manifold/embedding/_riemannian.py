@@ -33,7 +33,7 @@ from .._geometry import distances
 from .._geometry.kernels import gaussian_affinity
 from .._geometry.laplacian import renormalized_laplacian
 from .._geometry.progress import verbose_progress
-from .._validation import N_JOBS_CONSTRAINT, clip_n_components, inner_chain
+from .._validation import N_JOBS_CONSTRAINT, clip_n_components, fitted_kernel
 from ..interpretation._nadaraya_watson import NadarayaWatsonInterpolator
 from . import _relaxation
 from ._selection import IESSelector, fitted_inner, read_embedding_protocol
@@ -42,31 +42,15 @@ __all__ = ["RiemannianRelaxation"]
 
 
 def kernel_geometry(est, who: str) -> tuple[float, float, float]:
-    """``(epsilon, radius_ratio, alpha)`` of the Laplacian behind ``est``.
-
-    Follows ``embedding_estimator_`` links (e.g. IESSelector -> DiffusionMapsGC)
-    to the estimator that built the kernel and exposes ``epsilon_``.
-    """
-    for current in inner_chain(est):
-        if hasattr(current, "epsilon_"):
-            params = (
-                current.get_params(deep=False) if hasattr(current, "get_params") else {}
-            )
-            if params.get("metric") == "precomputed":
-                raise ValueError(
-                    f"{who} embeds new rows by kernel interpolation in feature "
-                    "space, so it needs feature vectors, not a precomputed "
-                    "distance graph (the inner estimator has metric='precomputed')."
-                )
-            epsilon = float(current.epsilon_)
-            radius = getattr(current, "radius_", None)
-            ratio = float(radius) / epsilon if radius else 3.0
-            return epsilon, ratio, float(params.get("alpha", 1.0))
-    raise ValueError(
-        f"{who} needs the kernel width of the inner Laplacian: no estimator in "
-        f"the chain below {type(est).__name__} exposes epsilon_ (e.g. "
-        "DiffusionMapsGC)."
-    )
+    """``(epsilon, radius_ratio, alpha)`` of the kernel behind ``est``."""
+    kernel = fitted_kernel(est, who)
+    if kernel.precomputed:
+        raise ValueError(
+            f"{who} embeds new rows by kernel interpolation in feature "
+            "space, so it needs feature vectors, not a precomputed "
+            "distance graph (the inner estimator has metric='precomputed')."
+        )
+    return kernel.epsilon, kernel.radius_ratio, kernel.alpha
 
 
 class RiemannianRelaxation(TransformerMixin, BaseEstimator):
@@ -369,6 +353,12 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
                 stacklevel=3,
             )
         return result
+
+    @property
+    def kernel_(self):
+        """The inner embedding's fitted kernel (see ``DiffusionMapsGC.kernel_``)."""
+        check_is_fitted(self)
+        return fitted_kernel(self.embedding_estimator_, type(self).__name__)
 
     def fit_transform(self, X, y=None):
         """Fit and return the relaxed training coordinates.

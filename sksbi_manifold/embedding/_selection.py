@@ -28,7 +28,7 @@ from .._compat import (
     _fit_context,
 )
 from .._geometry.progress import verbose_progress
-from .._validation import N_JOBS_CONSTRAINT, clip_n_components
+from .._validation import N_JOBS_CONSTRAINT, clip_n_components, fitted_kernel
 from . import _ies
 from ._diffusion_maps import DiffusionMapsGC
 
@@ -474,6 +474,12 @@ class IESSelector(TransformerMixin, BaseEstimator):
             chosen=path.chosen,
             n_points=path.n_points,
         )
+
+    @property
+    def kernel_(self):
+        """The inner embedding's fitted kernel (see ``DiffusionMapsGC.kernel_``)."""
+        check_is_fitted(self)
+        return fitted_kernel(self.embedding_estimator_, type(self).__name__)
 
     def fit_transform(self, X, y=None):
         """Fit and return the selected coordinates of the training rows.
