@@ -25,7 +25,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
 from .._compat import Interval, validate_params
-from .._validation import inner_chain
+from .._validation import fitted_kernel
 from ._nadaraya_watson import _target_names
 
 __all__ = ["SmoothnessResult", "function_smoothness"]
@@ -70,12 +70,17 @@ class SmoothnessResult:
 
 
 def _laplacian_of(estimator):
-    """``(L, pi)`` of the fitted estimator or of its ``embedding_estimator_``."""
-    for current in inner_chain(estimator):
-        L = getattr(current, "laplacian_", None)
-        pi = getattr(current, "laplacian_weights_", None)
-        if L is not None and pi is not None:
-            return L, np.asarray(pi, dtype=np.float64)
+    """``(L, pi)`` of the estimator's fitted kernel (``kernel_`` protocol)."""
+    try:
+        kernel = fitted_kernel(estimator, "function_smoothness")
+    except ValueError:
+        kernel = None
+    if (
+        kernel is not None
+        and kernel.laplacian is not None
+        and kernel.weights is not None
+    ):
+        return kernel.laplacian, np.asarray(kernel.weights, dtype=np.float64)
     raise ValueError(
         f"function_smoothness needs a fitted estimator exposing laplacian_ and "
         f"laplacian_weights_ (a DiffusionMapsGC, or one whose "
