@@ -339,13 +339,17 @@ def _dimension(state: _State) -> None:
 def _dimension_table(out: dict) -> list[list]:
     rows = [["set", "doubling (KDE mode)", "at radius", "correlation", "GRIDE", "rows"]]
     for name, r in out.items():
+
+        def shown(key: str, r=r) -> str:  # lower bounds marked as in Findings
+            return f"{'>= ' if key in r['lower_bounds'] else ''}{r[key]:.2f}"
+
         rows.append(
             [
                 name,
-                f"{r['doubling']:.2f}",
+                shown("doubling"),
                 f"{r['doubling_radius']:.3g}",
-                f"{r['correlation']:.2f}",
-                f"{r['gride']:.2f}",
+                shown("correlation"),
+                shown("gride"),
                 r["n_rows"],
             ]
         )
