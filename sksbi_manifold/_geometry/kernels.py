@@ -158,3 +158,134 @@ def gaussian_affinity(
         W = ((W + W.T) * 0.5).tocsr()
         W.sort_indices()
     return W
+
+
+def radius_affinity(
+    X,
+    epsilon: float,
+    radius: float | None = None,
+    Y=None,
+    *,
+    n_jobs: int | None = None,
+    device: str | None = None,
+) -> sp.csr_matrix:
+    """Gaussian affinity of ``X`` against ``Y`` (``None``: ``X`` itself) on the
+    pairs within ``radius`` (default ``3 * epsilon``): the one constructor of
+    ``radius_graph`` followed by :func:`gaussian_affinity`."""
+    from . import distances
+
+    if radius is None:
+        radius = DEFAULT_RADIUS_RATIO * epsilon
+    graph = distances.radius_graph(X, radius, Y, n_jobs=n_jobs, device=device)
+    return gaussian_affinity(graph, epsilon, radius=radius)
+
+
+def knn_bandwidths(
+    X,
+    n_neighbors: int,
+    Y=None,
+    *,
+    n_jobs: int | None = None,
+    device: str | None = None,
+) -> np.ndarray:
+    """Root-mean-square distance of each row to its ``n_neighbors`` nearest rows.
+
+    The ad-hoc bandwidth ``rho_0`` of Berry & Harlim (2016): under a smooth
+    sampling density ``p`` on a ``d``-manifold it scales as ``p**(-1/d)``.
+    Against a reference set ``Y`` a query row identical to a reference row is
+    that row and is not its own neighbour (so training rows get their fit
+    values). See :ref:`conv-adaptive`.
+    """
+    from . import distances
+
+    if Y is None:
+        d = distances.knn_distances(X, n_neighbors, n_jobs=n_jobs, device=device)
+    else:
+        d = distances.knn_distances(X, n_neighbors + 1, Y, n_jobs=n_jobs, device=device)
+        itself = d[:, :1] == 0.0
+        d = np.where(itself, d[:, 1:], d[:, :-1])
+    return np.sqrt(np.mean(np.square(d), axis=1))
+
+
+# Rows whose bandwidths lie within this factor share one radius search.
+_BUCKET_RATIO = 1.25
+
+
+def _bandwidth_buckets(rho: np.ndarray) -> list[np.ndarray]:
+    order = np.argsort(rho, kind="stable")
+    level = np.floor(np.log(rho[order] / rho[order[0]]) / np.log(_BUCKET_RATIO))
+    cuts = np.flatnonzero(np.diff(level)) + 1
+    return np.split(order, cuts)
+
+
+def scaled_radius_graph(
+    X,
+    rho: np.ndarray,
+    radius: float,
+    Y=None,
+    rho_ref: np.ndarray | None = None,
+    *,
+    n_jobs: int | None = None,
+    device: str | None = None,
+) -> sp.csr_matrix:
+    """Scaled distances ``s_ij = d_ij / sqrt(rho_i rho_j)`` of the pairs with
+    ``s_ij <= radius`` (see :ref:`conv-adaptive`).
+
+    On this graph the fixed Gaussian kernel ``exp(-s**2/epsilon**2)`` is the
+    variable-bandwidth kernel ``exp(-d**2/(epsilon**2 rho_i rho_j))`` with the
+    cutoff ``d <= radius sqrt(rho_i rho_j)``, so every fixed-kernel function of
+    this module applies to it. Exact and sparse: rows are searched in buckets
+    of similar ``rho`` (within a factor 1.25), each at the radius its largest
+    pair width needs; against itself a pair needs ``d <= radius * max(rho_i,
+    rho_j)``, so each row searches ``radius * rho_i`` and the graph is the
+    union of both directions. Self pairs are explicit zeros.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_queries, n_features)
+    rho : ndarray of shape (n_queries,)
+        Positive bandwidth factors of the queries.
+    radius : float
+        Cutoff on the scaled distance.
+    Y, rho_ref : ndarray of shape (n_reference, n_features) and (n_reference,)
+        Reference rows and their bandwidths; ``None``: ``X`` and ``rho``.
+    n_jobs, device
+        As in ``distances.radius_graph``.
+
+    Returns
+    -------
+    graph : scipy.sparse.csr_matrix of shape (n_queries, n_reference)
+        Canonical CSR (sorted indices) of scaled distances.
+    """
+    from . import distances
+
+    rho = np.asarray(rho, dtype=np.float64)
+    same = Y is None
+    ref, rho_r = (X, rho) if same else (Y, np.asarray(rho_ref, dtype=np.float64))
+    rows_, cols_, vals_ = [], [], []
+    for idx in _bandwidth_buckets(rho):
+        top = rho[idx].max() if same else np.sqrt(rho[idx].max() * rho_r.max())
+        g = distances.radius_graph(
+            X[idx], radius * top, ref, n_jobs=n_jobs, device=device
+        )
+        r = idx[entry_rows(g)]
+        s = g.data / np.sqrt(rho[r] * rho_r[g.indices])
+        keep = s <= radius
+        rows_.append(r[keep])
+        cols_.append(g.indices[keep].astype(np.int64))
+        vals_.append(s[keep])
+    rows, cols, vals = (np.concatenate(a) for a in (rows_, cols_, vals_))
+    shape = (X.shape[0], ref.shape[0])
+    if not same:
+        out = sp.csr_matrix((vals, (rows, cols)), shape=shape)
+        out.sort_indices()
+        return out
+    # A pair found from both ends is stored twice with the same value.
+    rows, cols = np.concatenate((rows, cols)), np.concatenate((cols, rows))
+    vals = np.concatenate((vals, vals))
+    n = shape[0]
+    key = rows * n + cols
+    key, first = np.unique(key, return_index=True)
+    out = sp.csr_matrix((vals[first], (key // n, key % n)), shape=shape)
+    out.sort_indices()
+    return out

@@ -12,7 +12,7 @@ Conventions (binding; see :ref:`conv-kernel` and :ref:`conv-laplacian`):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -165,6 +165,102 @@ def laplacian_rows(
     )
 
 
+def adaptive_exponent(alpha: float, dim: float) -> float:
+    """Density exponent of the variable-bandwidth kernel with ``rho ~ p**(-1/d)``.
+
+    Berry & Harlim (2016): with bandwidth ``rho = p**beta`` the renormalised
+    generator tends to ``Delta f + c1 grad f . grad p / p`` with ``c1 = 2 -
+    2 a + d beta + 2 beta``. The fixed kernel (``beta = 0``) with exponent
+    ``alpha`` has ``c1 = 2 - 2 alpha``; the same limit operator at ``beta =
+    -1/d`` needs ``a = alpha - (d + 2) / (2 d)`` (Laplace-Beltrami, ``alpha =
+    1``: ``a = 1/2 - 1/d``). See :ref:`conv-adaptive`.
+    """
+    return float(alpha) - (dim + 2.0) / (2.0 * dim)
+
+
+def density_weights(
+    degrees_: np.ndarray,
+    alpha: float,
+    bandwidths: np.ndarray | None = None,
+    dim: float | None = None,
+) -> np.ndarray:
+    """The factors ``q_j**-a`` of the density renormalisation, per reference row.
+
+    Fixed kernel: ``q`` the degrees, ``a = alpha``. Variable bandwidth: ``q =
+    degrees / rho**d`` (the kernel density estimate, Berry & Harlim) and ``a =
+    adaptive_exponent(alpha, d)``. The Nystrom rows and the in-sample
+    renormalisation both read them from here.
+    """
+    q = np.asarray(degrees_, dtype=np.float64)
+    if bandwidths is None:
+        return q ** (-float(alpha))
+    q = q / np.asarray(bandwidths, dtype=np.float64) ** dim
+    return q ** (-adaptive_exponent(alpha, dim))
+
+
+def nystrom_rows(K, ref_weights: np.ndarray, scale: float = 1.0) -> sp.csr_matrix:
+    """Row-normalised Nystrom rows ``p_xj = scale K_xj w_j / sum_j K_xj w_j``.
+
+    ``K`` (sparse, queries x reference) is the kernel of new rows against the
+    training rows and ``w = density_weights(...)`` of the training degrees: the
+    Markov rows of the fitted ``P`` extended to new points (see
+    :ref:`conv-eigen`). Rows with no stored kernel entry stay empty.
+    """
+    K = sp.csr_matrix(K, dtype=np.float64)
+    rows = entry_rows(K)
+    p = K.data * np.asarray(ref_weights, dtype=np.float64)[K.indices]
+    norm = np.bincount(rows, weights=p, minlength=K.shape[0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = p * (scale / norm[rows])
+    return sp.csr_matrix((p, K.indices.copy(), K.indptr.copy()), shape=K.shape)
+
+
+def variable_bandwidth_laplacian(
+    W, epsilon: float, alpha: float, bandwidths: np.ndarray, dim: float
+) -> Laplacian:
+    """Renormalised Laplacian of the variable-bandwidth kernel (Berry & Harlim).
+
+    ``W_ij = exp(-d_ij**2 / (epsilon**2 rho_i rho_j))`` (e.g. the Gaussian
+    affinity of ``kernels.scaled_radius_graph``); ``q = deg / rho**d``,
+    ``W~ = W / (q_i q_j)**a`` with ``a = adaptive_exponent(alpha, d)``,
+    ``P = diag(q~)**-1 W~`` and the generator
+
+        ``L = (4 / epsilon**2) diag(rho)**-2 (P - I)``,
+
+    self-adjoint for the measure ``pi = q~ rho**2``. It is returned as the
+    Laplacian of the lazy chain ``P' = I + tau diag(rho)**-2 (P - I)``, ``tau =
+    min rho**2`` (non-negative, reversible for ``pi``): ``L = (4 /
+    epsilon'**2)(P' - I)`` with ``epsilon' = epsilon min(rho)``, so the
+    symmetric eigensolvers, ``weights`` (``pi``) and every consumer of the
+    fixed kernel's Laplacian apply unchanged. ``degrees`` are those of ``W``;
+    ``epsilon`` is ``epsilon'`` (it sets ``scale``), ``alpha`` the limit
+    operator's. See :ref:`conv-adaptive`.
+    """
+    W = sp.csr_matrix(W, dtype=np.float64)
+    if not W.has_canonical_format:
+        W = W.copy()
+        W.sum_duplicates()
+    n = W.shape[0]
+    rho = np.asarray(bandwidths, dtype=np.float64)
+    rows, cols = entry_rows(W), W.indices
+    q = degrees(W)
+    _check_positive_degrees(q, "degree")
+    f = density_weights(q, alpha, rho, dim)
+    w_tilde = W.data * f[rows] * f[cols]
+    q_tilde = np.bincount(rows, weights=w_tilde, minlength=n)
+    _check_positive_degrees(q_tilde, "normalised degree")
+    tau = float(rho.min()) ** 2
+    pi = q_tilde * rho**2 / tau
+    diag = cols == rows
+    if np.count_nonzero(diag) != n:
+        raise ValueError("The variable-bandwidth affinity needs its self-loops.")
+    data = w_tilde.copy()
+    data[diag] = pi - (q_tilde - w_tilde[diag])
+    lazy = sp.csr_matrix((data, cols.copy(), W.indptr.copy()), shape=W.shape)
+    lap = renormalized_laplacian(lazy, float(epsilon) * np.sqrt(tau), 0.0)
+    return replace(lap, degrees=q, alpha=float(alpha))
+
+
 def _scaled_generator(p_data, rows, cols, indptr, n, scale) -> sp.csr_matrix:
     """``scale * (P - I)`` for P given by its CSR arrays."""
     diag = cols == rows
@@ -203,6 +299,12 @@ class FittedKernel:
         Its stationary measure ``q~`` (``laplacian_weights_``).
     precomputed : bool
         The estimator was fitted on a distance graph, not feature vectors.
+    kernel : {"fixed", "adaptive", "precomputed"}
+        ``"adaptive"``: the variable-bandwidth kernel of :ref:`conv-adaptive`
+        (``laplacian`` is ``(4/epsilon**2) diag(rho)**-2 (P - I)``, with the
+        same Laplace-Beltrami limit, ``epsilon`` the width at the median
+        bandwidth); ``"precomputed"``: a user affinity (``epsilon`` only sets
+        the Laplacian's scale).
     """
 
     epsilon: float
@@ -211,3 +313,4 @@ class FittedKernel:
     laplacian: sp.csr_matrix | None
     weights: np.ndarray
     precomputed: bool = False
+    kernel: str = "fixed"

@@ -44,9 +44,15 @@ from .._geometry.kernels import (
     entry_rows,
     gaussian_affinity,
     gaussian_degrees,
+    scaled_radius_graph,
     threshold_graph,
 )
-from .._geometry.laplacian import laplacian_rows
+from .._geometry.laplacian import (
+    adaptive_exponent,
+    density_weights,
+    laplacian_rows,
+    nystrom_rows,
+)
 from .._geometry.local_pca import local_coordinates, weighted_local_pca
 from .._geometry.metric import metric_from_differences
 from .._geometry.parallel import single_threaded_blas
@@ -391,6 +397,7 @@ def _distortion_curves(
     n_jobs,
     pairs=None,
     stop_after_rise=None,
+    rates=None,
 ):
     """In-sample distortions (n_dims, n_radii), radius by radius in grid order.
 
@@ -401,7 +408,9 @@ def _distortion_curves(
     precomputed graph ``pairs`` (which must hold every pair within twice the
     largest radius). With ``stop_after_rise=r`` the walk stops once the loss
     has risen at ``r`` consecutive radii (an ascending extension has then
-    bracketed the minimum) and only the radii walked are returned.
+    bracketed the minimum) and only the radii walked are returned. ``rates``
+    (the adaptive kernel's ``rho**-2`` at the sample) multiply the Laplacian
+    rows, whose degrees ``q_needed`` are then the density estimates.
     """
     K = radii_desc.size
     out = np.full((dims.size, K), np.nan)
@@ -413,7 +422,10 @@ def _distortion_curves(
         q[needed] = q_needed[:, t]
         g = threshold_graph(g_sample, R)
         W = gaussian_affinity(g, eps, radius=R)
-        centres = _Centres(g, W, laplacian_rows(W, q, sample, eps, alpha))
+        L = laplacian_rows(W, q, sample, eps, alpha)
+        if rates is not None:  # in place: W's sparsity pattern is kept
+            L.data *= rates[entry_rows(L)]
+        centres = _Centres(g, W, L)
         if X is None:
             # Many small eigenproblems: one BLAS thread avoids oversubscription.
             with single_threaded_blas():
@@ -699,6 +711,137 @@ def geometric_consistency(
     return (result, graph) if return_graph else result
 
 
+def _adaptive_curves(
+    X,
+    rho,
+    dim,
+    grid,
+    dims,
+    sample,
+    radius_ratio,
+    alpha,
+    n_jobs,
+    device,
+    stop_after_rise=None,
+):
+    """Distortion curves of the variable-bandwidth kernel on ``grid``.
+
+    One scaled-distance graph (``kernels.scaled_radius_graph``) at the top
+    radius; per radius, the sample's Laplacian rows ``(4/eps^2) rho_i^-2 (P -
+    I)`` from the density estimates ``deg / rho^d`` of their neighbours, and
+    the weighted local PCA of the feature vectors, as for the fixed kernel.
+    """
+    graph = scaled_radius_graph(X, rho, float(grid[-1]), n_jobs=n_jobs, device=device)
+    g_sample = graph[sample]
+    needed = np.union1d(g_sample.indices, sample)
+    order = grid[::-1] if stop_after_rise is None else grid
+    q_needed = _graph_degrees(graph, needed, order, radius_ratio)
+    q_needed = q_needed / rho[needed, None] ** dim
+    c, m, trunc = _distortion_curves(
+        X,
+        g_sample,
+        needed,
+        q_needed,
+        order,
+        dims,
+        sample,
+        float(radius_ratio),
+        adaptive_exponent(alpha, dim),
+        n_jobs,
+        stop_after_rise=stop_after_rise,
+        rates=rho[sample] ** -2.0,
+    )
+    if stop_after_rise is None:
+        return grid, c[:, ::-1], m[::-1], trunc[::-1], graph
+    return grid[: m.size], c, m, trunc, graph
+
+
+def adaptive_consistency(
+    X,
+    rho,
+    dim: float,
+    radii=None,
+    intrinsic_dim: int | Sequence[int] = 2,
+    *,
+    sample_size: int = 200,
+    radius_ratio: float = 3.0,
+    alpha: float = 1.0,
+    selection: str = "argmin",
+    tol: float = 0.05,
+    random_state=None,
+    n_jobs: int | None = None,
+    device: str | None = None,
+    return_graph: bool = False,
+):
+    """Geometric consistency over the variable-bandwidth kernel.
+
+    As :func:`geometric_consistency` (same default grid, upward extensions,
+    selection and warnings), for the kernel ``exp(-d_ij**2 / (epsilon**2 rho_i
+    rho_j))`` cut at ``d_ij <= R sqrt(rho_i rho_j)`` with the density
+    renormalisation of Berry & Harlim (see :ref:`conv-adaptive`): ``rho``
+    (median 1) are the bandwidth factors, ``dim`` the ``d`` of their density
+    exponent. Each extension rebuilds the scaled graph at its top radius
+    (sparse, but it holds every pair within that radius). ``graph`` (with
+    ``return_graph``) is the scaled-distance graph of the last pass if it
+    reaches the selected radius, else None.
+    """
+    X = np.asarray(X)
+    rho = np.asarray(rho, dtype=np.float64)
+    dims = resolve_dims(intrinsic_dim, X.shape[1])
+    rng = check_random_state(random_state)
+    auto_grid = radii is None
+    if radii is None:
+        radii = scales.radius_grid(X, DEFAULT_N_RADII, random_state=rng, n_jobs=n_jobs)
+    radii = _check_radii(radii)
+    sample = _sample_rows(rng, X.shape[0], sample_size)
+    args = (dims, sample, radius_ratio, alpha, n_jobs, device)
+    radii, curves, n_eval, _, graph = _adaptive_curves(X, rho, dim, radii, *args)
+    top = float(radii[-1])
+    step = (radii[-1] / radii[-2]) ** 2 if radii.size > 1 else 2.0
+    for _ in range(_MAX_EXTENSIONS if auto_grid and radii.size > 1 else 0):
+        if _argmin(curves.mean(axis=0)) != radii.size - 1:
+            break
+        extra = radii[-1] * step ** np.arange(1, _EXTENSION_STEPS + 1)
+        extra, c, m, _, graph = _adaptive_curves(
+            X, rho, dim, extra, *args, stop_after_rise=_RISE_STEPS
+        )
+        top = float(extra[-1])
+        radii = np.concatenate((radii, extra))
+        curves = np.concatenate((curves, c), axis=1)
+        n_eval = np.concatenate((n_eval, m))
+    loss = curves.mean(axis=0)
+    best = select_radius(loss, selection, tol)
+    _warn_boundary(loss, radii)
+    if radii[best] > top:
+        graph = None
+    result = GeometricConsistency(
+        radii=radii,
+        epsilons=radii / radius_ratio,
+        intrinsic_dims=dims,
+        distortions=curves,
+        loss=loss,
+        n_evaluated=n_eval,
+        best_index=best,
+        radius=float(radii[best]),
+        epsilon=float(radii[best] / radius_ratio),
+        sample=sample,
+        radius_ratio=float(radius_ratio),
+    )
+    return (result, graph) if return_graph else result
+
+
+def _warn_boundary(loss, radii) -> None:
+    if radii.size > 2 and _argmin(loss) in (0, radii.size - 1):
+        end = "largest" if _argmin(loss) else "smallest"
+        warnings.warn(
+            f"Geometric consistency: the distortion is smallest at the {end} "
+            f"radius of the grid ({radii[_argmin(loss)]:.4g}); the optimum may "
+            "lie beyond it. Pass a wider grid (gc_radii) to look further.",
+            BoundaryWarning,
+            stacklevel=3,
+        )
+
+
 def out_of_sample_distortion(
     X,
     reference,
@@ -773,11 +916,7 @@ def out_of_sample_distortion(
     K = gaussian_affinity(dist, epsilon, radius=radius)
     dist.sort_indices()
     # Nystrom rows of the scaled Laplacian: (4/eps^2) K_xj q_j^-alpha / sum.
-    rows = entry_rows(K)
-    p = K.data * np.asarray(degrees, dtype=np.float64)[K.indices] ** (-alpha)
-    norm = np.bincount(rows, weights=p, minlength=K.shape[0])
-    p *= (4.0 / epsilon**2) / norm[rows]
-    P = sp.csr_matrix((p, K.indices.copy(), K.indptr.copy()), shape=K.shape)
+    P = nystrom_rows(K, density_weights(degrees, alpha), 4.0 / epsilon**2)
     centres = _Centres(dist, K, P)
     if precomputed:
         with single_threaded_blas():

@@ -23,11 +23,19 @@ from .._compat import Interval, StrOptions, _check_feature_names_in, _fit_contex
 from .._geometry import distances
 from .._geometry._device import check_device
 from .._geometry.eigen import laplacian_eigenpairs
-from .._geometry.kernels import entry_rows, gaussian_affinity, threshold_graph
+from .._geometry.kernels import (
+    entry_rows,
+    gaussian_affinity,
+    knn_bandwidths,
+    scaled_radius_graph,
+    threshold_graph,
+)
 from .._geometry.laplacian import (
     FittedKernel,
     connected_components_count,
+    density_weights,
     renormalized_laplacian,
+    variable_bandwidth_laplacian,
 )
 from .._geometry.metric import riemannian_metric
 from .._geometry.progress import verbose_progress
@@ -40,6 +48,7 @@ from .._validation import (
 )
 from ..exceptions import DisconnectedGraphWarning, OutOfSampleWarning
 from ._consistency import (
+    adaptive_consistency,
     geometric_consistency,
     out_of_sample_distortion,
     resolve_dims,
@@ -127,6 +136,50 @@ def _as_distance_graph(X, what: str) -> sp.csr_matrix:
             "expects non-negative distances."
         )
     return graph
+
+
+def _unit_rows(X: np.ndarray, who: str) -> np.ndarray:
+    """Rows scaled to unit norm (``metric="cosine"``), in their dtype."""
+    norms = np.linalg.norm(X.astype(np.float64, copy=False), axis=1)
+    if not norms.min() > 0:
+        raise ValueError(
+            f"{who}: metric='cosine' is undefined for a zero row "
+            f"({int(np.sum(~(norms > 0)))} of {X.shape[0]})."
+        )
+    return (X / norms[:, None]).astype(X.dtype, copy=False)
+
+
+def _looks_like_affinity(graph: sp.csr_matrix) -> bool:
+    """A unit diagonal and no value above 1: a kernel matrix, not distances."""
+    diag = graph.diagonal()
+    return bool(diag.size and np.all(diag == 1.0) and graph.data.max() <= 1.0)
+
+
+def _as_affinity(X, who: str) -> sp.csr_matrix:
+    """Validated user kernel matrix (``affinity="precomputed"``) as CSR."""
+    W = sp.csr_matrix(X, dtype=np.float64)
+    if W.shape[0] != W.shape[1]:
+        raise ValueError(
+            f"{who}: with affinity='precomputed', X must be a square (n_samples, "
+            f"n_samples) kernel matrix, got shape {W.shape}."
+        )
+    W.sum_duplicates()
+    if W.nnz and (W.data.min() < 0 or not np.all(np.isfinite(W.data))):
+        raise ValueError(
+            f"{who}: affinity='precomputed' expects a non-negative finite kernel "
+            "matrix."
+        )
+    asym = abs(W - W.T)
+    if asym.nnz and asym.max() > 1e-10 * max(W.data.max(), 1e-300):
+        warnings.warn(
+            f"{who}: the precomputed affinity is not symmetric; using (W + W.T) / 2.",
+            UserWarning,
+            stacklevel=4,
+        )
+        W = ((W + W.T) * 0.5).tocsr()
+    W.eliminate_zeros()
+    W.sort_indices()
+    return W
 
 
 class DiffusionMapsGC(TransformerMixin, BaseEstimator):
@@ -346,7 +399,10 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         "gc_tol": [Interval(Real, 0, None, closed="left")],
         "eigen_solver": [StrOptions({"auto", "dense", "arpack", "lobpcg"})],
         "eigen_tol": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
-        "metric": [StrOptions({"euclidean", "precomputed"})],
+        "metric": [StrOptions({"euclidean", "cosine", "precomputed"})],
+        "kernel": [StrOptions({"fixed", "adaptive"})],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "affinity": [StrOptions({"gaussian", "precomputed"})],
         "n_jobs": N_JOBS_CONSTRAINT,
         "random_state": ["random_state"],
         "device": [str, None],
@@ -370,6 +426,9 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         eigen_solver="auto",
         eigen_tol="auto",
         metric="euclidean",
+        kernel="fixed",
+        n_neighbors=32,
+        affinity="gaussian",
         n_jobs=None,
         random_state=None,
         device=None,
@@ -389,6 +448,9 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         self.eigen_solver = eigen_solver
         self.eigen_tol = eigen_tol
         self.metric = metric
+        self.kernel = kernel
+        self.n_neighbors = n_neighbors
+        self.affinity = affinity
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.device = device
@@ -407,22 +469,35 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
             print(f"[DiffusionMapsGC] {msg}")
 
     def _validate(self, X, reset: bool):
+        pairwise = self._precomputed or self._affinity_given
         X = validate_data(
             self,
             X,
             reset=reset,
-            accept_sparse=["csr", "csc", "coo"] if self._precomputed else False,
+            accept_sparse=["csr", "csc", "coo"] if pairwise else False,
             dtype=[np.float64, np.float32],
             ensure_min_samples=3 if reset else 1,
         )
+        if self._affinity_given:
+            return X, X.dtype
         if not self._precomputed:
+            if self.metric == "cosine":
+                return _unit_rows(X, type(self).__name__), X.dtype
             return X, X.dtype
         if reset and X.shape[0] != X.shape[1]:
             raise ValueError(
                 "With metric='precomputed', X must be a square (n_samples, "
                 f"n_samples) distance graph, got shape {X.shape}."
             )
-        return _as_distance_graph(X, type(self).__name__), X.dtype
+        graph = _as_distance_graph(X, type(self).__name__)
+        if reset and _looks_like_affinity(graph):
+            raise ValueError(
+                f"{type(self).__name__}: X has a unit diagonal and no entry above "
+                "1, so it looks like an affinity (kernel) matrix, but "
+                "metric='precomputed' reads X as distances. Pass "
+                "affinity='precomputed' for a kernel matrix."
+            )
+        return graph, X.dtype
 
     def _resolve_n_components(self, n_samples: int) -> int:
         """``n_components`` clipped to the graph's ``n_samples - 2`` eigenvectors."""
@@ -455,7 +530,8 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features), or (n_samples,
-            n_samples) distance graph if ``metric="precomputed"``
+            n_samples) distance graph if ``metric="precomputed"`` or affinity
+            matrix if ``affinity="precomputed"``
             Training data.
         y : Ignored
             Not used, present for API consistency.
@@ -466,93 +542,193 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
             Fitted estimator.
         """
         check_device(self.device)
+        self._check_combination()
         dense_input = not sp.issparse(X)
         X, dtype = self._validate(X, reset=True)
-        who = type(self).__name__
-        if self._precomputed:
-            graph_full = symmetric_distance_graph(X)
-            data = graph_full
-        else:
-            check_not_constant(X, who)
-            data = X
         n_components = self._resolve_n_components(X.shape[0])
         rng = check_random_state(self.random_state)
-        searching = isinstance(self.epsilon, str)
-        # With a fixed width the dimension is only needed by ``score``: an
-        # estimate (intrinsic_dim=None) is then deferred to it.
-        dims = (
-            self._resolve_intrinsic_dim(X)
-            if searching or self.intrinsic_dim is not None
-            else None
-        )
-        metric = "precomputed" if self._precomputed else "euclidean"
-        if not self._precomputed:
-            check_kernel_scale(X, who)
-
-        graph = None
-        if searching:
-            tic = time.perf_counter()
-            gc, graph = geometric_consistency(
-                data,
-                self.gc_radii,
-                dims,
-                sample_size=self.gc_sample_size,
-                radius_ratio=self.radius_ratio,
-                alpha=self.alpha,
-                selection=self.gc_selection,
-                tol=self.gc_tol,
-                metric=metric,
-                random_state=rng,
-                n_jobs=self.n_jobs,
-                device=self.device,
-                return_graph=True,
-            )
-            epsilon = gc.epsilon
-            self.gc_radii_ = gc.radii
-            self.gc_loss_ = gc.loss
-            self.gc_distortions_ = gc.distortions
-            self._log(
-                f"geometric consistency over {gc.radii.size} radii: "
-                f"epsilon={epsilon:.4g} ({time.perf_counter() - tic:.2f} s)"
-            )
+        if self._affinity_given:
+            W, epsilon, radius, dims = self._user_affinity(X)
+            graph_full = rho = None
         else:
-            epsilon = float(self.epsilon)
+            W, epsilon, radius, dims, graph_full, rho = self._kernel_affinity(
+                X, dense_input, rng
+            )
+        n_cc = self._check_connected(W, epsilon, radius)
+        tic = time.perf_counter()
+        if rho is None:
+            lap = renormalized_laplacian(W, epsilon, self.alpha)
+        else:
+            lap = variable_bandwidth_laplacian(
+                W, epsilon, self.alpha, rho, self._adaptive_dim(dims)
+            )
+        self._log(
+            f"affinity and Laplacian: nnz/row={W.nnz / W.shape[0]:.1f} "
+            f"({time.perf_counter() - tic:.2f} s)"
+        )
+        self.bandwidths_ = rho
+        d = None if rho is None else self._adaptive_dim(dims)
+        self._solve(
+            lap,
+            W,
+            n_components,
+            rng,
+            dtype,
+            density_weights(lap.degrees, self.alpha, rho, d),
+        )
+        self.epsilon_, self.radius_, self.intrinsic_dim_ = epsilon, radius, dims
+        self.n_connected_components_ = n_cc
+        # Nystrom needs the training rows (or, precomputed, the training graph
+        # for the neighbour distances of ``score``).
+        self._fit_X = None if (self._precomputed or self._affinity_given) else X
+        self._fit_graph = graph_full if self._precomputed else None
+        return self
+
+    @property
+    def _affinity_given(self) -> bool:
+        return self.affinity == "precomputed"
+
+    @property
+    def _adaptive(self) -> bool:
+        return self.kernel == "adaptive" and not self._affinity_given
+
+    def _adaptive_dim(self, dims) -> float:
+        """The ``d`` of the adaptive density exponent (largest of several)."""
+        return float(np.max(dims))
+
+    def _check_combination(self) -> None:
+        who = type(self).__name__
+        if self._affinity_given and self.metric == "precomputed":
+            raise ValueError(
+                f"{who}: affinity='precomputed' (X is a kernel matrix) and "
+                "metric='precomputed' (X is a distance matrix) exclude each "
+                "other; pass one of them."
+            )
+        if self.kernel == "adaptive" and self._precomputed:
+            raise ValueError(
+                f"{who}: kernel='adaptive' needs feature vectors (its k-NN "
+                "bandwidths and local PCA), not metric='precomputed'."
+            )
+
+    def _user_affinity(self, X):
+        """``affinity="precomputed"``: the user's kernel matrix as ``W``."""
+        W = _as_affinity(X, type(self).__name__)
+        epsilon = 2.0 if isinstance(self.epsilon, str) else float(self.epsilon)
+        dims = None if self.intrinsic_dim is None else resolve_dims(self.intrinsic_dim)
+        self.gc_radii_ = self.gc_loss_ = self.gc_distortions_ = None
+        return W, epsilon, np.inf, dims
+
+    def _kernel_affinity(self, X, dense_input, rng):
+        """Width (searched or given), cutoff graph and Gaussian affinity."""
+        who = type(self).__name__
+        if self._precomputed:
+            data = graph_full = symmetric_distance_graph(X)
+        else:
+            check_not_constant(X, who)
+            check_kernel_scale(X, who)
+            data, graph_full = X, None
+        searching = isinstance(self.epsilon, str)
+        # With a fixed width the dimension is only needed by ``score`` (and the
+        # adaptive exponent): an estimate is otherwise deferred to ``score``.
+        need_dims = searching or self.intrinsic_dim is not None or self._adaptive
+        dims = self._resolve_intrinsic_dim(X) if need_dims else None
+        rho = self._fit_bandwidths(X) if self._adaptive else None
+        if searching:
+            epsilon, graph = self._search_epsilon(data, dims, rho, rng)
+        else:
+            epsilon, graph = float(self.epsilon), None
             if not self._precomputed:
                 check_kernel_width_below_spread(X, epsilon, who)
             self.gc_radii_ = self.gc_loss_ = self.gc_distortions_ = None
         radius = self.radius_ratio * epsilon
+        if self._precomputed and not dense_input:
+            self._check_extent(graph_full, epsilon, radius)
+        graph = self._cutoff_graph(data, graph, radius, rho)
+        return (
+            gaussian_affinity(graph, epsilon, radius=radius),
+            epsilon,
+            radius,
+            dims,
+            graph_full,
+            rho,
+        )
 
+    def _fit_bandwidths(self, X) -> np.ndarray:
+        """Adaptive ``rho``: rms k-NN distance over its median (see
+        :ref:`conv-adaptive`)."""
+        k = int(self.n_neighbors)
+        if k > X.shape[0] - 1:
+            raise ValueError(f"n_neighbors={k} must be below n_samples={X.shape[0]}.")
+        rho0 = knn_bandwidths(X, k, n_jobs=self.n_jobs, device=self.device)
+        if not rho0.min() > 0:
+            raise ValueError(
+                f"{type(self).__name__}: some rows have {k} duplicates, so their "
+                "k-NN bandwidth is 0; increase n_neighbors or drop duplicates."
+            )
+        self._rho_unit = float(np.median(rho0))
+        return rho0 / self._rho_unit
+
+    def _search_epsilon(self, data, dims, rho, rng):
+        """``epsilon="gc"``: geometric consistency over the kernel in use."""
         tic = time.perf_counter()
-        if self._precomputed:
-            if not dense_input:
-                self._check_extent(graph_full, epsilon, radius)
-            graph = threshold_graph(graph_full, radius)
-        elif graph is None:
-            graph = distances.radius_graph(
-                X, radius, n_jobs=self.n_jobs, device=self.device
+        kw = dict(
+            sample_size=self.gc_sample_size,
+            radius_ratio=self.radius_ratio,
+            alpha=self.alpha,
+            selection=self.gc_selection,
+            tol=self.gc_tol,
+            random_state=rng,
+            n_jobs=self.n_jobs,
+            device=self.device,
+            return_graph=True,
+        )
+        if rho is None:
+            metric = "precomputed" if self._precomputed else "euclidean"
+            gc, graph = geometric_consistency(
+                data, self.gc_radii, dims, metric=metric, **kw
             )
         else:
-            graph = threshold_graph(graph, radius)
-        W = gaussian_affinity(graph, epsilon, radius=radius)
-        del graph
+            gc, graph = adaptive_consistency(
+                data, rho, self._adaptive_dim(dims), self.gc_radii, dims, **kw
+            )
+        self.gc_radii_ = gc.radii
+        self.gc_loss_ = gc.loss
+        self.gc_distortions_ = gc.distortions
+        self._log(
+            f"geometric consistency over {gc.radii.size} radii: "
+            f"epsilon={gc.epsilon:.4g} ({time.perf_counter() - tic:.2f} s)"
+        )
+        return gc.epsilon, graph
+
+    def _cutoff_graph(self, data, graph, radius, rho):
+        """The (scaled) distance graph within the cutoff."""
+        if graph is not None or self._precomputed:
+            return threshold_graph(data if graph is None else graph, radius)
+        if rho is not None:
+            return scaled_radius_graph(
+                data, rho, radius, n_jobs=self.n_jobs, device=self.device
+            )
+        return distances.radius_graph(
+            data, radius, n_jobs=self.n_jobs, device=self.device
+        )
+
+    def _check_connected(self, W, epsilon, radius) -> int:
         n_cc = connected_components_count(W)
         if n_cc > 1:
             warnings.warn(
-                f"{who}: the kernel graph at epsilon={epsilon:.4g} (radius="
-                f"{radius:.4g}) has {n_cc} connected components, so the spectrum "
-                f"has {n_cc} zero eigenvalues and some coordinates only separate "
-                "the components. Use a larger epsilon (or larger gc_radii), or "
-                "remove isolated points first (DensityFlatteningSampler's outlier "
-                "and degree filters).",
+                f"{type(self).__name__}: the kernel graph at epsilon={epsilon:.4g} "
+                f"(radius={radius:.4g}) has {n_cc} connected components, so the "
+                f"spectrum has {n_cc} zero eigenvalues and some coordinates only "
+                "separate the components. Use a larger epsilon (or larger "
+                "gc_radii), or remove isolated points first "
+                "(DensityFlatteningSampler's outlier and degree filters).",
                 DisconnectedGraphWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        lap = renormalized_laplacian(W, epsilon, self.alpha)
-        self._log(
-            f"graph, affinity and Laplacian: nnz/row={W.nnz / W.shape[0]:.1f} "
-            f"({time.perf_counter() - tic:.2f} s)"
-        )
+        return n_cc
 
+    def _solve(self, lap, W, n_components, rng, dtype, weights) -> None:
+        """Eigenpairs, coordinates and what the Nystrom extension needs."""
         tic = time.perf_counter()
         eigenvalues, phi = laplacian_eigenpairs(
             lap,
@@ -562,35 +738,25 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
             random_state=rng,
         )
         self._log(f"eigenpairs: {time.perf_counter() - tic:.2f} s")
-
-        mu = 1.0 - epsilon**2 * eigenvalues[1:] / 4.0
+        # Markov eigenvalues of P (the lazy chain's for the adaptive kernel).
+        mu = 1.0 - lap.epsilon**2 * eigenvalues[1:] / 4.0
         scale = _time_scale(mu, self.diffusion_time)
-        embedding = phi[:, 1:] * scale
-
         self.n_components_ = n_components
-        self.epsilon_ = epsilon
-        self.radius_ = radius
-        self.intrinsic_dim_ = dims
         self.affinity_ = W if self.store_graph else None
         self.laplacian_ = lap.matrix if self.store_graph else None
         self.laplacian_weights_ = lap.weights
         self.degrees_ = lap.degrees
         self.eigenvalues_ = eigenvalues[1:]
-        self.spectrum_ = semigroup_spectrum(mu, epsilon)
-        self.n_connected_components_ = n_cc
-        self.embedding_ = embedding.astype(dtype, copy=False)
-        # Nystrom: phi_k(x) = (1/mu_k) sum_j p_j phi_k(x_j), p_j ~ k_j / q_j^alpha.
-        q_alpha = lap.degrees ** (-self.alpha)
+        self.spectrum_ = semigroup_spectrum(mu, lap.epsilon)
+        self.embedding_ = (phi[:, 1:] * scale).astype(dtype, copy=False)
+        # Nystrom: phi_k(x) = (1/mu_k) sum_j p_j phi_k(x_j), p_j ~ k_j w_j with
+        # w = density_weights (q_j^-alpha for the fixed kernel).
         self._nystrom_targets = np.column_stack(
-            (q_alpha, phi[:, 1:] * q_alpha[:, None])
+            (weights, phi[:, 1:] * weights[:, None])
         )
+        self._nystrom_time_scale = scale
         mu_safe = np.where(np.abs(mu) < _MU_FLOOR, np.copysign(_MU_FLOOR, mu), mu)
         self._nystrom_scale = scale / mu_safe
-        # Nystrom needs the training rows (or, precomputed, the training graph
-        # for the neighbour distances of ``score``).
-        self._fit_X = None if self._precomputed else X
-        self._fit_graph = graph_full if self._precomputed else None
-        return self
 
     def _check_extent(self, graph, epsilon, radius) -> None:
         """Warn when a sparse precomputed graph cannot hold the kernel support."""
@@ -604,20 +770,22 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
                 f"kernel (cutoff radius {radius:.4g}) is truncated. Build the "
                 "graph with a radius of at least radius_ratio*epsilon.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
 
     @property
     def kernel_(self) -> FittedKernel:
         """The fitted kernel (width, cutoff, alpha, Laplacian) as one object."""
         check_is_fitted(self)
+        kind = "precomputed" if self._affinity_given else self.kernel
         return FittedKernel(
             epsilon=float(self.epsilon_),
             radius_ratio=float(self.radius_) / float(self.epsilon_),
             alpha=float(self.alpha),
             laplacian=self.laplacian_,
             weights=self.laplacian_weights_,
-            precomputed=self.metric == "precomputed",
+            precomputed=self.metric == "precomputed" or self._affinity_given,
+            kernel=kind,
         )
 
     def fit_transform(self, X, y=None):
@@ -660,8 +828,19 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
             :class:`OutOfSampleWarning`).
         """
         check_is_fitted(self)
+        self._check_out_of_sample("transform")
         X, dtype = self._validate(X, reset=False)
-        if self._precomputed:
+        scale = self._nystrom_scale
+        if self._adaptive:
+            K, rho_x = self._adaptive_kernel_rows(X)
+            sums = np.asarray(K @ self._nystrom_targets)
+            # (P phi)(x) = (1 - epsilon^2 rho_x^2 lambda / 4) phi(x).
+            mu_x = 1.0 - np.outer(rho_x**2, self.eigenvalues_) * self.epsilon_**2 / 4
+            mu_x = np.where(
+                np.abs(mu_x) < _MU_FLOOR, np.copysign(_MU_FLOOR, mu_x), mu_x
+            )
+            scale = self._nystrom_time_scale / mu_x
+        elif self._precomputed:
             K = gaussian_affinity(X, self.epsilon_, radius=self.radius_)
             sums = np.asarray(K @ self._nystrom_targets)
         else:
@@ -679,7 +858,8 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         empty = ~(norm > 0)
         out = np.empty((X.shape[0], self.n_components_))
         ok = ~empty
-        out[ok] = sums[ok, 1:] / norm[ok, None] * self._nystrom_scale
+        scale = np.broadcast_to(scale, (X.shape[0], self.n_components_))
+        out[ok] = sums[ok, 1:] / norm[ok, None] * scale[ok]
         if empty.any():
             out[empty] = self.embedding_[self._nearest_training_rows(X, empty)]
             warnings.warn(
@@ -691,6 +871,40 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
                 stacklevel=2,
             )
         return out.astype(dtype, copy=False)
+
+    def _check_out_of_sample(self, what: str) -> None:
+        if self._affinity_given:
+            raise ValueError(
+                f"{type(self).__name__}.{what} is not available with "
+                "affinity='precomputed': a kernel matrix of the training rows "
+                "gives no kernel to new rows. Fit on the feature vectors (or a "
+                "distance graph, metric='precomputed') to embed new rows."
+            )
+
+    def _adaptive_kernel_rows(self, X):
+        """Kernel rows of new points against the training rows, and their
+        bandwidths (``kernel="adaptive"``)."""
+        rho_x = (
+            knn_bandwidths(
+                X,
+                int(self.n_neighbors),
+                self._fit_X,
+                n_jobs=self.n_jobs,
+                device=self.device,
+            )
+            / self._rho_unit
+        )
+        rho_x = np.maximum(rho_x, np.finfo(np.float64).tiny)
+        graph = scaled_radius_graph(
+            X,
+            rho_x,
+            self.radius_,
+            self._fit_X,
+            self.bandwidths_,
+            n_jobs=self.n_jobs,
+            device=self.device,
+        )
+        return gaussian_affinity(graph, self.epsilon_, radius=self.radius_), rho_x
 
     def _nearest_training_rows(self, X, mask) -> np.ndarray:
         if not self._precomputed:
@@ -745,6 +959,13 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
             better); -1 when no evaluated row has a training neighbour.
         """
         check_is_fitted(self)
+        self._check_out_of_sample("score")
+        if self._adaptive:
+            raise ValueError(
+                f"{type(self).__name__}.score is not implemented for "
+                "kernel='adaptive' (the Nystrom rows of its consistency search "
+                "need the new rows' bandwidths); use kernel='fixed'."
+            )
         X, _ = self._validate(X, reset=False)
         dims = self.intrinsic_dim_
         if dims is None:
