@@ -244,14 +244,43 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         choice from a few hundred points on.
     eigen_tol : "auto" or float, default="auto"
         Solver tolerance ("auto": ARPACK machine precision, LOBPCG 1e-8).
-    metric : {"euclidean", "precomputed"}, default="euclidean"
+    metric : {"euclidean", "cosine", "precomputed"}, default="euclidean"
         With "precomputed", ``X`` is a distance graph: a sparse matrix of
         shape (n, n) storing the distances of (at least) every pair within
         ``radius`` -- e.g. ``radius_neighbors_graph(X, r, mode="distance")``
         or ``KNeighborsTransformer(mode="distance")`` output -- or a dense
         distance matrix. Pairs stored in one direction only are used in both;
         pairs not stored are treated as far apart. ``transform`` then takes
-        the graph of new rows against the training rows (shape (m, n)).
+        the graph of new rows against the training rows (shape (m, n)). A
+        matrix with a unit diagonal and no entry above 1 (an affinity) is
+        refused: pass it with ``affinity="precomputed"``. With "cosine" the
+        rows are scaled to unit norm and the Euclidean machinery runs on them
+        (cosine distance = half the squared chordal distance): the limit is the
+        Laplace-Beltrami operator of the data's projection on the unit sphere,
+        and ``epsilon`` is in chordal units (see :ref:`conv-adaptive`).
+    kernel : {"fixed", "adaptive"}, default="fixed"
+        "fixed": the paper's kernel of one width ``epsilon``. "adaptive": the
+        variable-bandwidth kernel of Berry & Harlim (2016),
+        ``W_ij = exp(-d_ij**2 / (epsilon**2 rho_i rho_j))`` cut at ``d_ij <=
+        radius_ratio * epsilon * sqrt(rho_i rho_j)``, with ``rho`` the rms
+        distance to the ``n_neighbors`` nearest rows over its median, the
+        density estimate ``q = deg / rho**d`` renormalised with the exponent
+        ``alpha - (d + 2) / (2 d)`` (``d = intrinsic_dim_``) and the generator
+        ``L = (4/epsilon**2) diag(rho)**-2 (P - I)``: the same limit operator as
+        the fixed kernel with that ``alpha`` (Laplace-Beltrami for 1), with
+        wider kernels where the data are sparse. ``epsilon="gc"`` runs the
+        consistency search over this kernel. Needs feature vectors (not
+        ``metric="precomputed"``); ``score`` is not available. See
+        :ref:`conv-adaptive`.
+    n_neighbors : int, default=32
+        ``k`` of the adaptive bandwidths ``rho`` (``kernel="adaptive"`` only).
+    affinity : {"gaussian", "precomputed"}, default="gaussian"
+        "precomputed": ``X`` is a symmetric non-negative kernel matrix ``W``
+        (sparse or dense, as scikit-learn's ``SpectralEmbedding``), used as the
+        affinity; give it its self-loops. A number ``epsilon`` is taken as the
+        width it was built with (it scales ``L``); ``epsilon="gc"`` gives
+        ``L = P - I`` (``epsilon_ = 2``). ``transform`` and ``score`` are not
+        available (no kernel to new rows).
     n_jobs : int, default=None
         Parallel distance blocks and local PCA chunks; results do not depend
         on it.
@@ -318,6 +347,9 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         Distortion curve (mean over ``intrinsic_dim_``) that was minimised.
     gc_distortions_ : ndarray of shape (n_dims, n_radii) or None
         Distortion per dimension (not comparable across dimensions).
+    bandwidths_ : ndarray of shape (n_samples,) or None
+        Adaptive bandwidth factors ``rho`` (median 1); None for the fixed
+        kernel.
     n_connected_components_ : int
         Connected components of the affinity graph (1 expected).
     n_features_in_ : int
@@ -380,6 +412,27 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
     array([1., 1., 4., 4.])
     >>> dm.n_connected_components_
     1
+
+    The variable-bandwidth kernel on a non-uniformly sampled circle (density
+    ratio 7.4) keeps the Laplace-Beltrami spectrum (the fixed kernel at this
+    width reads 1, 1.4, 4.2, 6.3):
+
+    >>> t = rng.vonmises(0.0, 1.0, 600)
+    >>> Xv = np.c_[np.cos(t), np.sin(t)]
+    >>> dm = DiffusionMapsGC(4, epsilon=0.1, kernel="adaptive", intrinsic_dim=1)
+    >>> np.round(dm.fit(Xv).eigenvalues_ / dm.eigenvalues_[0])
+    array([1., 1., 4., 4.])
+
+    A precomputed kernel matrix, and the cosine metric:
+
+    >>> from sksbi_manifold._geometry.kernels import radius_affinity
+    >>> W = radius_affinity(X, 0.15)
+    >>> dm = DiffusionMapsGC(4, epsilon=0.15, affinity="precomputed").fit(W)
+    >>> np.round(dm.eigenvalues_ / dm.eigenvalues_[0])
+    array([1., 1., 4., 4.])
+    >>> dm = DiffusionMapsGC(4, epsilon=0.15, metric="cosine").fit(3.0 * X[:, :2])
+    >>> np.round(dm.eigenvalues_ / dm.eigenvalues_[0])
+    array([1., 1., 4., 4.])
     """
 
     _parameter_constraints: ClassVar[dict] = {

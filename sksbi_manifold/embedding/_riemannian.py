@@ -30,7 +30,7 @@ from .._compat import (
     _fit_context,
 )
 from .._geometry import distances
-from .._geometry.kernels import gaussian_affinity
+from .._geometry.kernels import radius_affinity
 from .._geometry.laplacian import renormalized_laplacian
 from .._geometry.progress import verbose_progress
 from .._validation import N_JOBS_CONSTRAINT, clip_n_components, fitted_kernel
@@ -432,8 +432,7 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         Y = self._transform(X)
         radius = self._radius_ratio * self.epsilon_
-        graph = distances.radius_graph(X, radius, n_jobs=self.n_jobs)
-        W = gaussian_affinity(graph, self.epsilon_, radius=radius)
+        W = radius_affinity(X, self.epsilon_, radius, n_jobs=self.n_jobs)
         lap = renormalized_laplacian(W, self.epsilon_, self._alpha)
         return -self._problem(lap, self.epsilon_, self.n_components_).loss(Y)
 
