@@ -187,32 +187,8 @@ def estimate_gradients(
     array([[1., 1.],
            [0., 2.]])
     """
-    X = check_array(X, dtype=[np.float64, np.float32])
-    F = check_array(F, dtype=np.float64, ensure_2d=False)
-    one_d = F.ndim == 1
-    F2 = F.reshape(len(F), -1)
-    if F2.shape[0] != X.shape[0]:
-        raise ValueError(
-            f"F has {F2.shape[0]} rows but X has {X.shape[0]}; they must match."
-        )
-    n = X.shape[0]
-    # A local regression needs neighbours: two rows at the very least.
-    check_min_samples(X, 2, "estimate_gradients")
-    if rows is None:
-        sel = np.arange(n)
-    else:
-        rows = np.asarray(rows)
-        if rows.dtype == bool:
-            if rows.shape != (n,):
-                raise ValueError(
-                    f"A boolean rows mask must have shape ({n},), got {rows.shape}."
-                )
-            sel = np.flatnonzero(rows)
-        else:
-            sel = rows.astype(np.intp, copy=False).ravel()
-            if sel.size and (sel.min() < -n or sel.max() >= n):
-                raise ValueError(f"rows must index the {n} rows of X.")
-            sel = np.where(sel < 0, sel + n, sel)
+    X, F2, one_d = _check_gradient_inputs(X, F)
+    sel = _gradient_rows(rows, X.shape[0])
     if epsilon == "auto":
         epsilon = _auto_epsilon(
             X,
@@ -242,6 +218,37 @@ def estimate_gradients(
     )
     grads = grads[inverse]
     return grads[:, :, 0] if one_d else grads
+
+
+def _check_gradient_inputs(X, F) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``X``, ``F`` as 2-D float arrays of as many rows, and whether F was 1-D."""
+    X = check_array(X, dtype=[np.float64, np.float32])
+    F = check_array(F, dtype=np.float64, ensure_2d=False)
+    F2 = F.reshape(len(F), -1)
+    if F2.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"F has {F2.shape[0]} rows but X has {X.shape[0]}; they must match."
+        )
+    # A local regression needs neighbours: two rows at the very least.
+    check_min_samples(X, 2, "estimate_gradients")
+    return X, F2, F.ndim == 1
+
+
+def _gradient_rows(rows, n: int) -> np.ndarray:
+    """The ``rows`` of :func:`estimate_gradients` as non-negative indices."""
+    if rows is None:
+        return np.arange(n)
+    rows = np.asarray(rows)
+    if rows.dtype == bool:
+        if rows.shape != (n,):
+            raise ValueError(
+                f"A boolean rows mask must have shape ({n},), got {rows.shape}."
+            )
+        return np.flatnonzero(rows)
+    sel = rows.astype(np.intp, copy=False).ravel()
+    if sel.size and (sel.min() < -n or sel.max() >= n):
+        raise ValueError(f"rows must index the {n} rows of X.")
+    return np.where(sel < 0, sel + n, sel)
 
 
 # --------------------------------------------------------------------------- #
@@ -488,7 +495,6 @@ class TSLasso(TransformerMixin, BaseEstimator):
 
     def _check_fit_inputs(self, X, F, gradients, sample_mask):
         n, D = X.shape
-        p = F.shape[1]
         constant = np.flatnonzero(np.ptp(F, axis=0) == 0)
         if constant.size:
             raise ValueError(
@@ -504,25 +510,8 @@ class TSLasso(TransformerMixin, BaseEstimator):
                 f"tangent_dim={tangent_dim} exceeds n_features={D}; lower "
                 "tangent_dim (or n_components)."
             )
-        if gradients is not None:
-            gradients = check_array(
-                gradients, dtype=np.float64, allow_nd=True, ensure_2d=False
-            )
-            if gradients.shape != (n, D, p):
-                raise ValueError(
-                    "gradients must have shape (n_samples, n_features, "
-                    f"n_functions) = {(n, D, p)}, got {gradients.shape}."
-                )
-        if sample_mask is None:
-            eligible = np.arange(n)
-        else:
-            mask = check_array(sample_mask, ensure_2d=False, dtype=None)
-            if mask.dtype != bool or mask.shape != (n,):
-                raise ValueError(
-                    f"sample_mask must be a boolean array of shape ({n},), got "
-                    f"dtype {mask.dtype} and shape {mask.shape}."
-                )
-            eligible = np.flatnonzero(mask)
+        gradients = _check_gradients(gradients, (n, D, F.shape[1]))
+        eligible = _eligible_rows(sample_mask, n)
         if eligible.size < self.n_components_ + 1:
             raise ValueError(
                 "TSLasso needs at least n_components + 1 = "
@@ -598,7 +587,29 @@ default=None
         self : object
             Fitted estimator.
         """
-        y_raw = y
+        X, F = self._validate_fit_data(X, y)
+        tangent_dim, gradients, eligible = self._check_fit_inputs(
+            X, F, gradients, sample_mask
+        )
+        self.tangent_dim_ = tangent_dim
+        rng = check_random_state(self.random_state)
+        local_dim = tangent_dim
+        if gradients is None:
+            local_dim = max(local_dim, min(self.gradient_tangent_dim, X.shape[1]))
+        self.epsilon_ = self._resolve_epsilon(X, local_dim, rng)
+        self.sample_indices_ = self._draw_samples(eligible, rng)
+        self._collect(self._run_repeats(X, F, gradients, self.sample_indices_))
+        self.interpolator_ = NadarayaWatsonInterpolator(
+            bandwidth=self.epsilon_,
+            radius_ratio=self.radius_ratio,
+            fallback="nearest",
+            n_jobs=self.n_jobs,
+        ).fit(X, F[:, self.support_])
+        return self
+
+    def _validate_fit_data(self, X, y):
+        """Validated ``X`` and the dictionary ``F`` (2-D float64); sets
+        ``n_components_`` and ``dictionary_names_``."""
         X, F = validate_data(
             self,
             X,
@@ -612,21 +623,14 @@ default=None
         self.n_components_ = self._resolve_n_components(F.shape[1])
         check_min_samples(X, self.n_components_ + 1, "TSLasso")
         check_kernel_scale(X, "TSLasso")
-        self.dictionary_names_ = _target_names(y_raw, F.shape[1], "f")
-        tangent_dim, gradients, eligible = self._check_fit_inputs(
-            X, F, gradients, sample_mask
-        )
-        self.tangent_dim_ = tangent_dim
-        rng = check_random_state(self.random_state)
-        local_dim = tangent_dim
-        if gradients is None:
-            local_dim = max(local_dim, min(self.gradient_tangent_dim, X.shape[1]))
-        self.epsilon_ = self._resolve_epsilon(X, local_dim, rng)
+        self.dictionary_names_ = _target_names(y, F.shape[1], "f")
+        return X, F
 
-        # Samples of all repeats, from per-repeat seeds drawn up front.
+    def _draw_samples(self, eligible: np.ndarray, rng) -> np.ndarray:
+        """Sorted rows of every repeat, from per-repeat seeds drawn up front."""
         self.sample_size_ = int(min(self.sample_size, eligible.size))
         seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_repeats)
-        samples = np.array(
+        return np.array(
             [
                 np.sort(
                     np.random.RandomState(s).choice(
@@ -636,13 +640,13 @@ default=None
                 for s in seeds
             ]
         ).reshape(self.n_repeats, self.sample_size_)
-        self.sample_indices_ = samples
 
-        # Geometry once for every sampled row, then the lasso runs per repeat.
+    def _run_repeats(self, X, F, gradients, samples) -> list[LassoPath]:
+        """Geometry once for every sampled row, then the lasso runs per repeat."""
         union, where = np.unique(samples, return_inverse=True)
         where = where.reshape(samples.shape)
         proj, sq_norms = self._projected_gradients(X, F, gradients, union)
-        paths = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
+        return Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
             delayed(_run_repeat)(
                 proj[where[r]],
                 sq_norms[where[r]],
@@ -656,14 +660,6 @@ default=None
             )
             for r in range(self.n_repeats)
         )
-        self._collect(paths)
-        self.interpolator_ = NadarayaWatsonInterpolator(
-            bandwidth=self.epsilon_,
-            radius_ratio=self.radius_ratio,
-            fallback="nearest",
-            n_jobs=self.n_jobs,
-        ).fit(X, F[:, self.support_])
-        return self
 
     def _collect(self, paths: list[LassoPath]) -> None:
         p = self.dictionary_names_.size
@@ -765,6 +761,32 @@ default=None
         tags.target_tags.multi_output = True
         tags.transformer_tags.preserves_dtype = ["float64"]
         return tags
+
+
+def _check_gradients(gradients, shape: tuple):
+    """Analytic gradients of shape ``(n_samples, n_features, n_functions)``."""
+    if gradients is None:
+        return None
+    gradients = check_array(gradients, dtype=np.float64, allow_nd=True, ensure_2d=False)
+    if gradients.shape != shape:
+        raise ValueError(
+            "gradients must have shape (n_samples, n_features, "
+            f"n_functions) = {shape}, got {gradients.shape}."
+        )
+    return gradients
+
+
+def _eligible_rows(sample_mask, n: int) -> np.ndarray:
+    """Indices of the rows ``sample_mask`` allows (all rows for None)."""
+    if sample_mask is None:
+        return np.arange(n)
+    mask = check_array(sample_mask, ensure_2d=False, dtype=None)
+    if mask.dtype != bool or mask.shape != (n,):
+        raise ValueError(
+            f"sample_mask must be a boolean array of shape ({n},), got "
+            f"dtype {mask.dtype} and shape {mask.shape}."
+        )
+    return np.flatnonzero(mask)
 
 
 def _run_repeat(proj, sq_norms, n_select, lr, max_iter, tol, max_search, sel, fb):
