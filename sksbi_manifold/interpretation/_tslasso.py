@@ -359,10 +359,13 @@ class TSLasso(TransformerMixin, BaseEstimator):
         repeats (the exact solve at ``lam = 0`` counts as one; per-probe
         counts are in ``coef_path_[r].n_iter``). Equal to ``max_iter`` when
         some probe stopped before reaching ``tol``.
-    sample_indices_ : ndarray of shape (n_repeats, `sample_size_`)
-        Rows used by each repeat (sorted).
+    sample_indices_ : ndarray of shape (n_repeats, `sample_size_`) or list of ndarray
+        Rows used by each repeat (sorted). With ``repeat_rows`` a list of
+        ``n_repeats`` arrays: repeat ``r`` holds
+        ``min(sample_size, len(repeat_rows[r]))`` rows of its pool.
     sample_size_ : int
-        Effective sample size.
+        Effective sample size: ``sample_size`` clipped to the eligible rows
+        (with ``repeat_rows``, to the largest pool).
     epsilon_ : float
         Kernel width used.
     tangent_dim_ : int
@@ -392,8 +395,12 @@ class TSLasso(TransformerMixin, BaseEstimator):
     ``lam = 0`` the exact minimum-norm least-squares solution is used, so the
     search has no random start.
 
-    For the paper's runs restricted to the top-q SNR percentile pass
-    ``sample_mask=snr >= np.percentile(snr, q)`` to ``fit``.
+    For one set of runs restricted to the top-q SNR percentile pass
+    ``sample_mask=snr >= np.percentile(snr, q)`` to ``fit``; for the paper's
+    Appendix Figure 6, one run per q on the rows of its percentile, pass
+    ``repeat_rows=[snr >= np.percentile(snr, q) for q in range(0, 100, 5)]``
+    with ``n_repeats=20``: the tangent spaces and gradients of every sampled
+    row are still estimated once, from all rows.
 
     Examples
     --------
@@ -409,6 +416,16 @@ class TSLasso(TransformerMixin, BaseEstimator):
     (array([0, 2]), array([1., 0., 1., 0.]))
     >>> ts.transform(X[:3]).shape
     (3, 2)
+
+    One repeat per pool of rows (here two halves of the sheet):
+
+    >>> pools = [np.flatnonzero(u < 0.5), np.flatnonzero(u >= 0.5)]
+    >>> ts = TSLasso(n_components=2, sample_size=50, n_repeats=2,
+    ...              epsilon=0.1, random_state=0).fit(X, F, repeat_rows=pools)
+    >>> bool(np.all(u[ts.sample_indices_[1]] >= 0.5))
+    True
+    >>> ts.selections_
+    [(0, 2), (0, 2)]
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -562,7 +579,7 @@ class TSLasso(TransformerMixin, BaseEstimator):
     # ---------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=False)
     @verbose_progress
-    def fit(self, X, y, gradients=None, sample_mask=None):
+    def fit(self, X, y, gradients=None, sample_mask=None, *, repeat_rows=None):
         """Run the repeated TSLasso selection.
 
         Parameters
@@ -581,6 +598,14 @@ default=None
             Rows eligible for the random samples (neighbourhoods still use all
             rows), e.g. ``snr >= np.percentile(snr, q)`` for the paper's
             top-q SNR runs. ``None``: all rows.
+        repeat_rows : list of array-like, default=None
+            One pool of rows per repeat (``n_repeats`` of them): integer
+            indices into ``X`` or boolean masks of shape (n_samples,).
+            Repeat ``r`` draws ``min(sample_size, len(pool))`` distinct rows
+            of ``repeat_rows[r]`` with its own seed (duplicate indices count
+            once), e.g. the rows of each SNR percentile for the paper's
+            Appendix Figure 6. Neighbourhoods still use all rows. Excludes
+            ``sample_mask``; ``None``: every repeat draws from all rows.
 
         Returns
         -------
@@ -591,13 +616,27 @@ default=None
         tangent_dim, gradients, eligible = self._check_fit_inputs(
             X, F, gradients, sample_mask
         )
+        pools = _check_repeat_rows(
+            repeat_rows, X.shape[0], self.n_repeats, self.n_components_ + 1
+        )
+        if pools is not None and sample_mask is not None:
+            raise ValueError(
+                "Pass either sample_mask (one pool for every repeat) or "
+                "repeat_rows (one pool per repeat), not both."
+            )
         self.tangent_dim_ = tangent_dim
         rng = check_random_state(self.random_state)
         local_dim = tangent_dim
         if gradients is None:
             local_dim = max(local_dim, min(self.gradient_tangent_dim, X.shape[1]))
         self.epsilon_ = self._resolve_epsilon(X, local_dim, rng)
-        self.sample_indices_ = self._draw_samples(eligible, rng)
+        self.sample_indices_ = self._draw_samples(
+            [eligible] * self.n_repeats if pools is None else pools, rng
+        )
+        if pools is None:  # one size: the (n_repeats, sample_size_) array
+            self.sample_indices_ = np.array(self.sample_indices_).reshape(
+                self.n_repeats, self.sample_size_
+            )
         self._collect(self._run_repeats(X, F, gradients, self.sample_indices_))
         self.interpolator_ = NadarayaWatsonInterpolator(
             bandwidth=self.epsilon_,
@@ -626,25 +665,24 @@ default=None
         self.dictionary_names_ = _target_names(y, F.shape[1], "f")
         return X, F
 
-    def _draw_samples(self, eligible: np.ndarray, rng) -> np.ndarray:
-        """Sorted rows of every repeat, from per-repeat seeds drawn up front."""
-        self.sample_size_ = int(min(self.sample_size, eligible.size))
+    def _draw_samples(self, pools: list, rng) -> list:
+        """Sorted rows of every repeat from its pool, with per-repeat seeds
+        drawn up front (so results do not depend on ``n_jobs``)."""
+        self.sample_size_ = int(min(self.sample_size, max(p.size for p in pools)))
         seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_repeats)
-        return np.array(
-            [
-                np.sort(
-                    np.random.RandomState(s).choice(
-                        eligible, self.sample_size_, replace=False
-                    )
+        return [
+            np.sort(
+                np.random.RandomState(s).choice(
+                    pool, min(self.sample_size, pool.size), replace=False
                 )
-                for s in seeds
-            ]
-        ).reshape(self.n_repeats, self.sample_size_)
+            )
+            for s, pool in zip(seeds, pools, strict=True)
+        ]
 
     def _run_repeats(self, X, F, gradients, samples) -> list[LassoPath]:
         """Geometry once for every sampled row, then the lasso runs per repeat."""
-        union, where = np.unique(samples, return_inverse=True)
-        where = where.reshape(samples.shape)
+        union = np.unique(np.concatenate(list(samples)))
+        where = [np.searchsorted(union, rows) for rows in samples]
         proj, sq_norms = self._projected_gradients(X, F, gradients, union)
         return Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
             delayed(_run_repeat)(
@@ -787,6 +825,55 @@ def _eligible_rows(sample_mask, n: int) -> np.ndarray:
             f"dtype {mask.dtype} and shape {mask.shape}."
         )
     return np.flatnonzero(mask)
+
+
+def _check_repeat_rows(repeat_rows, n: int, n_repeats: int, n_min: int):
+    """The pools of ``repeat_rows`` as sorted unique indices (None for None)."""
+    if repeat_rows is None:
+        return None
+    if isinstance(repeat_rows, (str, bytes)) or not hasattr(repeat_rows, "__len__"):
+        raise ValueError(
+            "repeat_rows must be a list of index arrays (one per repeat), got "
+            f"{type(repeat_rows).__name__}."
+        )
+    if len(repeat_rows) != n_repeats:
+        raise ValueError(
+            f"repeat_rows holds {len(repeat_rows)} pools but n_repeats="
+            f"{n_repeats}; pass one pool per repeat."
+        )
+    return [_check_pool(rows, r, n, n_min) for r, rows in enumerate(repeat_rows)]
+
+
+def _check_pool(rows, r: int, n: int, n_min: int) -> np.ndarray:
+    """``repeat_rows[r]`` as sorted unique row indices."""
+    where = f"repeat_rows[{r}]"
+    rows = np.asarray(rows)
+    if rows.size == 0:
+        raise ValueError(f"{where} is empty; every repeat needs rows to draw.")
+    if rows.dtype == bool:
+        if rows.shape != (n,):
+            raise ValueError(
+                f"{where} is a boolean mask of shape {rows.shape}; it must have "
+                f"shape ({n},)."
+            )
+        rows = np.flatnonzero(rows)
+    elif rows.dtype.kind not in "iu" or rows.ndim != 1:
+        raise ValueError(
+            f"{where} must be a 1-D array of integer row indices or a boolean "
+            f"mask, got dtype {rows.dtype} and shape {rows.shape}."
+        )
+    if rows.min() < 0 or rows.max() >= n:
+        raise ValueError(
+            f"{where} holds indices outside [0, {n}) (min {rows.min()}, max "
+            f"{rows.max()}); they must index the {n} rows of X."
+        )
+    rows = np.unique(rows).astype(np.intp, copy=False)
+    if rows.size < n_min:
+        raise ValueError(
+            f"{where} holds {rows.size} distinct rows; TSLasso needs at least "
+            f"n_components + 1 = {n_min} per repeat."
+        )
+    return rows
 
 
 def _run_repeat(proj, sq_norms, n_select, lr, max_iter, tol, max_search, sel, fb):
