@@ -149,25 +149,38 @@ def embedding_grid(out, name: str, embeddings: dict, colours: dict, note: str = 
     )
 
 
-def selection_frequency(out, ts, names):
+def selection_frequency(out, ts, names, per_snr: bool = False):
     fig, ax = _figure((6, 3.4))
     plotting.plot_selection_frequency(ts, ax, names=names)
+    runs = "runs (one per SNR top-q percentile)" if per_snr else "repeats"
     return _save(
         fig,
         out,
         "tslasso_frequency",
-        "How often TSLasso selected each function over the repeats.",
+        f"How often TSLasso selected each function over the {runs}.",
     )
 
 
-def regularization_paths(out, ts, names):
-    """Mean group norm of each function against lambda, one line per repeat."""
-    axes = plotting.plot_tslasso_paths(ts, names=names)
+def regularization_paths(out, ts, names, snr_quantiles=None):
+    """Mean group norm of each function against lambda, one line per run."""
+    axes = plotting.plot_tslasso_paths(
+        ts,
+        names=names,
+        color_by=snr_quantiles,
+        color_label=None if snr_quantiles is None else "SNR top-q percentile",
+    )
+    if snr_quantiles is None:
+        runs = "one curve per repeat (random rows)"
+    else:
+        runs = (
+            "one curve per run on the rows in the top q-th SNR percentile "
+            "(q = 0, 5, ..., 95), blue to red as q increases"
+        )
     return _save(
         axes[0].figure,
         out,
         "tslasso_paths",
-        "TSLasso regularisation paths (paper Appendix Figure 6): one curve per "
-        "repeat, continuous where it selected the function, dotted where not; "
+        f"TSLasso regularisation paths (paper Appendix Figure 6): {runs}; "
+        "continuous where the run selected the function, dotted where not; "
         "panel titles give the selection rate.",
     )
