@@ -299,8 +299,7 @@ def plot_tslasso_paths(
     Examples
     --------
     >>> import numpy as np
-    >>> from sksbi_manifold.interpretation import TSLasso
-    >>> from sksbi_manifold.plotting import plot_tslasso_paths
+    >>> from sksbi_manifold import TSLasso, plotting
     >>> rng = np.random.RandomState(0)
     >>> u, v = rng.uniform(size=(2, 1500))
     >>> X = np.column_stack([u, v, 0.1 * np.sin(3 * u)])
@@ -309,7 +308,7 @@ def plot_tslasso_paths(
     >>> pools = [u >= np.percentile(u, qi) for qi in q]
     >>> ts = TSLasso(n_components=2, sample_size=50, n_repeats=2, epsilon=0.1,
     ...              random_state=0).fit(X, F, repeat_rows=pools)
-    >>> axes = plot_tslasso_paths(ts, color_by=q, color_label="top-q percentile")
+    >>> axes = plotting.plot_tslasso_paths(ts, color_by=q, color_label="top-q")
     >>> axes[0].get_title()
     'f0: selected 100%'
     """

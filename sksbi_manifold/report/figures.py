@@ -43,11 +43,14 @@ def _figure(figsize):
 
 
 def dimension_histogram(out, estimator, label: str, note: str = ""):
-    fig, ax = _figure((5, 3.4))
-    plotting.plot_local_dimension(estimator, ax, label=label)
-    name = label.replace(" ", "_")
-    caption = _caption(f"Histogram of the {label} over the points.", note)
-    return _save(fig, out, name, caption)
+    return _one_panel(
+        out,
+        label.replace(" ", "_"),
+        _caption(f"Histogram of the {label} over the points.", note),
+        plotting.plot_local_dimension,
+        estimator,
+        label=label,
+    )
 
 
 def dimension_vs_radius(out, estimators: dict):
@@ -83,26 +86,31 @@ def count_histogram(out, counts, sampled_counts, radius: float, note: str = ""):
     )
 
 
-def spectrum(out, dm):
+def _one_panel(out, name: str, caption: str, draw, *args, **kwargs):
+    """``draw(*args, ax, **kwargs)`` on a new 5 x 3.4 inch figure, saved."""
     fig, ax = _figure((5, 3.4))
-    plotting.plot_spectrum(dm, ax)
-    return _save(
-        fig,
+    draw(*args, ax, **kwargs)
+    return _save(fig, out, name, caption)
+
+
+def spectrum(out, dm):
+    return _one_panel(
         out,
         "spectrum",
         "Non-zero Laplacian eigenvalues (paper Appendix Figure 3): "
         "a slowly growing spectrum means a smooth connected manifold.",
+        plotting.plot_spectrum,
+        dm,
     )
 
 
 def gc_curve(out, dm):
-    fig, ax = _figure((5, 3.4))
-    plotting.plot_gc_curve(dm, ax)
-    return _save(
-        fig,
+    return _one_panel(
         out,
         "gc_distortion",
         "Geometric-consistency distortion against the radius.",
+        plotting.plot_gc_curve,
+        dm,
     )
 
 
