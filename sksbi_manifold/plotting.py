@@ -265,12 +265,18 @@ def plot_selection_frequency(tslasso, ax=None, *, names=None):
     return ax
 
 
-def plot_tslasso_paths(tslasso, axes=None, *, names=None):
+def plot_tslasso_paths(
+    tslasso, axes=None, *, names=None, color_by=None, color_label=None
+):
     """Regularisation paths of every dictionary function (Appendix Figure 6).
 
-    One panel per function, titled with its selection rate; one curve per
-    repeat (coloured by the repeat), continuous where the repeat selected
-    the function, dotted where not.
+    One panel per function, titled with its name and selection rate; one
+    curve per repeat, continuous where the repeat selected the function,
+    dotted where not. Curves are coloured by the repeat, or, with
+    ``color_by``, by a value per repeat from blue (smallest) to red
+    (largest), e.g. the SNR percentile ``q`` of runs fitted with
+    ``TSLasso.fit(..., repeat_rows=...)``; a colour bar and a line-style key
+    then fill the first spare panel (one is added when the grid is new).
 
     Parameters
     ----------
@@ -281,42 +287,122 @@ def plot_tslasso_paths(tslasso, axes=None, *, names=None):
         At least one per function (a new grid of up to 4 columns when None).
     names : list of str or None, default=None
         Function names (default: ``dictionary_names_``).
+    color_by : array-like of shape (n_repeats,) or None, default=None
+        A number per repeat to colour its curves by; ``None``: by repeat.
+    color_label : str or None, default=None
+        Title of the colour bar of ``color_by``.
 
     Returns
     -------
     axes : ndarray of matplotlib Axes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksbi_manifold import TSLasso, plotting
+    >>> rng = np.random.RandomState(0)
+    >>> u, v = rng.uniform(size=(2, 1500))
+    >>> X = np.column_stack([u, v, 0.1 * np.sin(3 * u)])
+    >>> F = np.column_stack([u, X[:, 2], v])
+    >>> q = np.array([0, 50])  # runs on all rows, then on the top half of u
+    >>> pools = [u >= np.percentile(u, qi) for qi in q]
+    >>> ts = TSLasso(n_components=2, sample_size=50, n_repeats=2, epsilon=0.1,
+    ...              random_state=0).fit(X, F, repeat_rows=pools)
+    >>> axes = plotting.plot_tslasso_paths(ts, color_by=q, color_label="top-q")
+    >>> axes[0].get_title()
+    'f0: selected 100%'
     """
     _fitted(tslasso, "coef_path_", "selection_frequency_", "dictionary_names_")
     names = [str(n) for n in (tslasso.dictionary_names_ if names is None else names)]
     p = len(names)
-    if axes is None:
-        cols = min(p, 4)
-        rows = -(-p // cols)
-        axes = _pyplot().subplots(
-            rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False
-        )[1]
-    axes = np.asarray(axes).ravel()
+    axes = _path_grid(axes, p + (color_by is not None))
     if axes.size < p:
         raise ValueError(f"axes holds {axes.size} panels for {p} functions.")
-    colours = _pyplot().cm.viridis(np.linspace(0, 1, max(len(tslasso.coef_path_), 2)))
+    colours, key = _repeat_colours(len(tslasso.coef_path_), color_by)
     for k, ax in enumerate(axes):
         if k >= p:
             ax.axis("off")
             continue
-        for path, colour in zip(tslasso.coef_path_, colours):
-            lam = np.asarray(path.lambdas)
-            norms = np.asarray(path.coef_mean_norms)[:, k]
-            chosen = path.selected is not None and k in path.selected
-            order = np.argsort(lam)
-            ax.plot(
-                lam[order],
-                norms[order],
-                color=colour,
-                lw=0.9,
-                ls="-" if chosen else ":",
-            )
+        _draw_paths(ax, tslasso.coef_path_, k, colours)
         rate = float(tslasso.selection_frequency_[k])
         ax.set_title(f"{names[k]}: selected {rate:.0%}", fontsize=9)
         ax.set_xlabel("lambda")
         ax.set_ylabel("mean |B_k|")
+    if key is not None:
+        _colour_key(axes, p, key, color_label)
     return axes
+
+
+def _path_grid(axes, n_panels: int) -> np.ndarray:
+    """``axes`` flattened, or a new grid of up to 4 columns for ``n_panels``."""
+    if axes is None:
+        cols = min(n_panels, 4)
+        rows = -(-n_panels // cols)
+        axes = _pyplot().subplots(
+            rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False
+        )[1]
+    return np.asarray(axes).ravel()
+
+
+def _repeat_colours(n_repeats: int, color_by):
+    """A colour per repeat; with ``color_by`` also its ScalarMappable."""
+    plt = _pyplot()
+    if color_by is None:
+        return plt.cm.viridis(np.linspace(0, 1, max(n_repeats, 2))), None
+    from matplotlib.colors import LinearSegmentedColormap, Normalize
+
+    values = np.asarray(color_by, dtype=float).ravel()
+    if values.shape != (n_repeats,) or not np.isfinite(values).all():
+        raise ValueError(
+            f"color_by must hold one finite number per repeat ({n_repeats}), "
+            f"got shape {np.shape(color_by)}."
+        )
+    cmap = LinearSegmentedColormap.from_list("blue_red", ["#1f4fd1", "#d62728"])
+    lo, hi = float(values.min()), float(values.max())
+    key = plt.cm.ScalarMappable(Normalize(lo, hi if hi > lo else lo + 1), cmap)
+    return key.to_rgba(values), key
+
+
+def _draw_paths(ax, paths, k: int, colours) -> None:
+    """Function ``k``'s mean group norm against lambda, one curve per repeat."""
+    for path, colour in zip(paths, colours):
+        lam = np.asarray(path.lambdas)
+        norms = np.asarray(path.coef_mean_norms)[:, k]
+        chosen = path.selected is not None and k in path.selected
+        order = np.argsort(lam)
+        ax.plot(
+            lam[order], norms[order], color=colour, lw=0.9, ls="-" if chosen else ":"
+        )
+
+
+def _end_ticks(lo: float, hi: float) -> list[float]:
+    """Round ticks from ``lo`` with ``hi`` itself last (e.g. 0, 25, 50, 75, 95)."""
+    from matplotlib.ticker import MaxNLocator
+
+    ticks = MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
+    ticks = [float(t) for t in ticks if lo <= t <= hi]
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else hi - lo
+    if ticks and hi - ticks[-1] < 0.5 * step:
+        ticks.pop()
+    return [*ticks, hi]
+
+
+def _colour_key(axes, p: int, key, label) -> None:
+    """Colour bar of ``color_by`` and the line-style key: in the first spare
+    panel, or beside the last panel when there is none."""
+    from matplotlib.lines import Line2D
+
+    fig = axes[0].figure
+    if axes.size > p:
+        spare = axes[p]
+        cax = spare.inset_axes([0.08, 0.62, 0.84, 0.1])
+        bar = fig.colorbar(key, cax=cax, orientation="horizontal", label=label)
+        bar.set_ticks(_end_ticks(key.norm.vmin, key.norm.vmax))
+        styles = [
+            Line2D([], [], color="0.3", ls="-", label="selected"),
+            Line2D([], [], color="0.3", ls=":", label="not selected"),
+        ]
+        spare.legend(handles=styles, loc="lower center", fontsize=8, frameon=False)
+    else:
+        cax = axes[p - 1].inset_axes([1.04, 0.0, 0.05, 1.0])
+        fig.colorbar(key, cax=cax, label=label)

@@ -89,3 +89,42 @@ def test_tslasso_figures():
     assert styles <= {"-", ":"}
     with pytest.raises(ValueError, match="panels for 2 functions"):
         plotting.plot_tslasso_paths(ts, axes=[plt.subplots()[1]])
+
+
+def test_tslasso_paths_coloured_by_a_value_per_run():
+    rng = np.random.default_rng(0)
+    t = rng.uniform(0, 3, 500)
+    X = np.c_[t, np.sin(t), 0.01 * rng.normal(size=500)]
+    F = np.c_[t, rng.normal(size=500)]
+    q = np.array([0, 50, 90])
+    pools = [t >= np.percentile(t, qi) for qi in q]
+    ts = TSLasso(
+        n_components=1, sample_size=60, n_repeats=3, epsilon=0.5, random_state=0
+    ).fit(X, F, repeat_rows=pools)
+    axes = plotting.plot_tslasso_paths(
+        ts, color_by=q, color_label="SNR top-q percentile"
+    )
+    assert axes.size == 3  # two functions and the key
+    assert axes[1].get_title().startswith("f1: selected")
+    colours = np.array([line.get_color() for line in axes[0].lines])
+    assert colours[0][2] > colours[0][0]  # q = 0: blue
+    assert colours[-1][0] > colours[-1][2]  # q = 90: red
+    assert colours[1][0] > colours[0][0] and colours[1][2] > colours[2][2]
+    for k in range(2):  # continuous where selected, dotted where not
+        styles = [line.get_linestyle() for line in axes[k].lines]
+        chosen = ["-" if k in sel else ":" for sel in ts.selections_]
+        assert styles == chosen
+    key = axes[2]
+    assert not key.axison
+    (cax,) = key.child_axes
+    assert cax.get_xlabel() == "SNR top-q percentile"
+    assert [float(v) for v in cax.get_xticks()] == [0.0, 25.0, 50.0, 75.0, 90.0]
+    labels = [text.get_text() for text in key.get_legend().get_texts()]
+    assert labels == ["selected", "not selected"]
+    _, given = plt.subplots(1, 2)  # no spare panel: the bar beside the last
+    plotting.plot_tslasso_paths(ts, axes=given, color_by=q)
+    assert len(given[1].child_axes) == 1
+    with pytest.raises(ValueError, match="one finite number per repeat"):
+        plotting.plot_tslasso_paths(ts, color_by=[0, 50])
+    with pytest.raises(ValueError, match="one finite number per repeat"):
+        plotting.plot_tslasso_paths(ts, color_by=[0, np.nan, 1])

@@ -404,6 +404,34 @@ def test_every_size_is_honoured(small_report):
     assert "<h2>Sizes</h2>" in (out / "index.html").read_text()
 
 
+def test_tslasso_runs_per_snr_quantile(small_report):
+    results, out = small_report
+    ts = results["tslasso"]
+    assert ts["runs"] == "snr_quantile" and ts["names"] == ["theta", "log_snr"]
+    q = ts["snr_quantiles"]
+    assert q[0] == 0 and set(q) <= set(range(0, 100, 5)) and q == sorted(q)
+    sizes = ts["pool_sizes"]
+    assert sizes[0] == 70 and sizes == sorted(sizes, reverse=True)  # nested pools
+    assert ts["run_sizes"] == [min(300, n) for n in sizes]
+    assert len(ts["run_selections"]) == len(q)
+    assert "one per SNR top-q percentile" in (out / "index.html").read_text()
+
+
+def test_snr_pools_fall_back_to_random_runs():
+    rng = np.random.default_rng(0)
+    snr = rng.normal(size=200)
+    ds = workflow._Dataset("t", np.zeros((200, 2)), np.c_[snr, -snr], ["theta", "x"])
+    assert workflow._snr_pools(ds, np.arange(200), 5) == (None, None)
+    ds.names = ["theta", "log_snr"]
+    q, pools = workflow._snr_pools(ds, np.arange(0, 200, 2), 5)
+    np.testing.assert_array_equal(q, np.arange(0, 100, 5))
+    for qi, pool in zip(q, pools):
+        rows = np.arange(0, 200, 2)[pool]
+        assert np.all(-snr[rows] >= np.percentile(-snr, qi))
+    ds.params[:, 1] = 1.0  # a constant log_snr: random runs
+    assert workflow._snr_pools(ds, np.arange(200), 5) == (None, None)
+
+
 def test_every_row_comes_back_out_of_sample(small_report):
     results, out = small_report
     rows = np.load(out / "per_row.npz")
@@ -481,6 +509,10 @@ def test_findings_follow_the_numbers():
     ts = {"names": ["theta", "log_snr", "q0"], "selection_frequency": [0.9, 0.5, 0.1]}
     text = F.parameters({"tslasso": ts})
     assert "theta (90%), log_snr (50%)" in text and "sometimes selected: q0" in text
+    ts["snr_quantiles"] = list(range(0, 100, 5))
+    text = F.parameters({"tslasso": ts})
+    assert "20 runs, one per SNR top-q percentile (q = 0, 5, ..., 95)" in text
+    assert "theta (90%), log_snr (50%)" in text
     dims = {
         "input": {"experimental": {"n_features": 256}, "simulated": {}},
         "intrinsic_dimension": {

@@ -288,6 +288,95 @@ def test_sample_mask_restricts_the_sampled_rows():
         ts.fit(X, F[:, :4], sample_mask=np.arange(1500) < 2)
 
 
+def _two_regime_sheet(n=3000, seed=0):
+    """A curved sheet whose dictionary changes roles across u = 0.5.
+
+    f0 = u everywhere; left of u = 0.4, f1 = u + 0.3 v (nearly parallel to
+    f0) and f2 = v, so TSLasso selects (f0, f2); right of u = 0.6 the two
+    swap and it selects (f0, f1). A smoothstep joins the regimes.
+    """
+    rng = np.random.RandomState(seed)
+    u, v = rng.uniform(size=(2, n))
+    X = np.column_stack([u, v, 0.1 * np.sin(3 * u)])
+    s = np.clip((u - 0.4) / 0.2, 0, 1)
+    s = s * s * (3 - 2 * s)
+    oblique = u + 0.3 * v
+    F = np.column_stack([u, (1 - s) * oblique + s * v, (1 - s) * v + s * oblique])
+    return X, F, u
+
+
+def test_repeat_rows_pools_give_their_own_selection():
+    X, F, u = _two_regime_sheet()
+    left, right = np.flatnonzero(u < 0.35), np.flatnonzero(u > 0.65)
+    ts = TSLasso(
+        n_components=2, sample_size=100, n_repeats=4, epsilon=0.1, random_state=0
+    )
+    ts.fit(X, F, repeat_rows=[left, left, right, right])
+    assert ts.selections_ == [(0, 2), (0, 2), (0, 1), (0, 1)]
+    np.testing.assert_allclose(ts.selection_frequency_, [1.0, 0.5, 0.5])
+    assert isinstance(ts.sample_indices_, list)
+    assert all(np.isin(ts.sample_indices_[r], left).all() for r in (0, 1))
+    assert all(np.isin(ts.sample_indices_[r], right).all() for r in (2, 3))
+    assert [rows.size for rows in ts.sample_indices_] == [100] * 4
+
+
+def test_repeat_rows_same_pools_and_seed_same_result():
+    X, F, u = _two_regime_sheet(n=1500)
+    pools = [u < 0.35, np.flatnonzero(u > 0.65)]  # a mask and indices
+    kw = dict(n_components=2, sample_size=60, n_repeats=2, epsilon=0.1)
+    a = TSLasso(**kw, random_state=3).fit(X, F, repeat_rows=pools)
+    b = TSLasso(**kw, random_state=3, n_jobs=2).fit(
+        X, F, repeat_rows=[np.flatnonzero(pools[0]), list(pools[1]) * 2]
+    )
+    assert a.selections_ == b.selections_
+    for ra, rb in zip(a.sample_indices_, b.sample_indices_):
+        np.testing.assert_array_equal(ra, rb)
+    for pa, pb in zip(a.coef_path_, b.coef_path_):
+        np.testing.assert_array_equal(pa.lambdas, pb.lambdas)
+        np.testing.assert_array_equal(pa.coef_mean_norms, pb.coef_mean_norms)
+    c = TSLasso(**kw, random_state=4).fit(X, F, repeat_rows=pools)
+    assert not np.array_equal(c.sample_indices_[0], a.sample_indices_[0])
+
+
+def test_repeat_rows_small_pool_is_used_whole():
+    X, F, u = _two_regime_sheet(n=1500)
+    small = np.flatnonzero(u > 0.9)[:40]
+    ts = TSLasso(n_components=2, sample_size=100, n_repeats=2, epsilon=0.1)
+    ts.set_params(random_state=0).fit(X, F, repeat_rows=[np.arange(1500), small])
+    assert ts.sample_size_ == 100
+    assert [rows.size for rows in ts.sample_indices_] == [100, 40]
+    np.testing.assert_array_equal(ts.sample_indices_[1], small)
+
+
+@pytest.mark.parametrize(
+    "repeat_rows, match",
+    [
+        (5, r"repeat_rows must be a list of index arrays"),
+        ("rows", r"repeat_rows must be a list of index arrays"),
+        ([np.arange(10)], r"repeat_rows holds 1 pools but n_repeats=2"),
+        ([np.arange(10), []], r"repeat_rows\[1\] is empty"),
+        ([np.arange(10), [0, 1500]], r"repeat_rows\[1\] holds indices outside"),
+        ([np.arange(10), [-1, 3, 4]], r"repeat_rows\[1\] holds indices outside"),
+        ([np.arange(10), [0.0, 1.0, 2.0]], r"repeat_rows\[1\] must be a 1-D array"),
+        ([np.arange(10), np.ones((3, 2), int)], r"repeat_rows\[1\] must be a 1-D"),
+        ([np.ones(10, bool), np.arange(10)], r"repeat_rows\[0\] is a boolean mask"),
+        ([np.arange(10), [3, 3, 3]], r"repeat_rows\[1\] holds 1 distinct rows"),
+    ],
+)
+def test_repeat_rows_validation(repeat_rows, match):
+    X, F, _ = _two_regime_sheet(n=1500)
+    ts = TSLasso(n_components=2, sample_size=50, n_repeats=2, epsilon=0.1)
+    with pytest.raises(ValueError, match=match):
+        ts.fit(X, F, repeat_rows=repeat_rows)
+
+
+def test_repeat_rows_excludes_sample_mask():
+    X, F, u = _two_regime_sheet(n=1500)
+    ts = TSLasso(n_components=2, sample_size=50, n_repeats=1, epsilon=0.1)
+    with pytest.raises(ValueError, match=r"either sample_mask .* or repeat_rows"):
+        ts.fit(X, F, sample_mask=u < 0.5, repeat_rows=[np.arange(100)])
+
+
 class _FixedScale(BaseEstimator):
     """Stand-in for a bandwidth estimator such as DiffusionMapsGC."""
 

@@ -259,43 +259,69 @@ def relax(
         after iteration ``t``.
     """
     Y0 = np.asarray(Y0, dtype=np.float64)
-    shape = Y0.shape
-    best = {"loss": np.inf, "x": Y0.ravel().copy()}
-
-    def fun(x):
-        loss, grad = problem.loss_and_gradient(x.reshape(shape))
-        if loss < best["loss"]:
-            best["loss"], best["x"] = loss, x.copy()
-        return loss, grad.ravel()
-
-    loss0, grad0 = fun(Y0.ravel())
-    curve = [loss0]
-    stagnated = []
-
-    def callback(intermediate_result):
-        curve.append(float(intermediate_result.fun))
-        if log is not None:
-            log(f"iteration {len(curve) - 1}: loss {curve[-1]:.6g}")
-        if len(curve) > STAGNATION_WINDOW:
-            old = curve[-1 - STAGNATION_WINDOW]
-            if old - curve[-1] <= tol * abs(old):
-                stagnated.append(True)
-                raise StopIteration
-
+    track = _Tracker(problem, Y0, tol, log)
+    loss0, grad0 = track.fun(Y0.ravel())
     gnorm0 = float(np.abs(grad0).max())
     if gnorm0 == 0.0 or max_iter == 0:
         return RelaxationResult(
-            Y0.copy(), loss0, np.array(curve), 0, gnorm0 == 0.0, "no iterations"
+            Y0.copy(), loss0, np.array(track.curve), 0, gnorm0 == 0.0, "no iterations"
         )
+    res = _lbfgs(track, Y0.ravel(), max_iter, gnorm0)
+    # status 0: gradient tolerance; 2: line search cannot progress (treated as
+    # convergence, doc/conventions.rst, 'Riemannian relaxation'); StopIteration:
+    # stagnation.
+    converged = track.stagnated or res.status in (0, 2)
+    return RelaxationResult(
+        embedding=track.best_x.reshape(Y0.shape),
+        loss=float(track.best_loss),
+        loss_curve=np.asarray(track.curve),
+        n_iter=len(track.curve) - 1,
+        converged=converged,
+        message=str(res.message),
+    )
+
+
+class _Tracker:
+    """The objective and callback of :func:`relax`: the best iterate ever
+    evaluated, the loss after each iteration and the stagnation stop."""
+
+    def __init__(self, problem, Y0, tol: float, log):
+        self.problem, self.shape, self.tol, self.log = problem, Y0.shape, tol, log
+        self.best_loss, self.best_x = np.inf, Y0.ravel().copy()
+        self.curve: list[float] = []
+        self.stagnated = False
+
+    def fun(self, x):
+        loss, grad = self.problem.loss_and_gradient(x.reshape(self.shape))
+        if loss < self.best_loss:
+            self.best_loss, self.best_x = loss, x.copy()
+        if not self.curve:  # the first evaluation: the loss of Y0
+            self.curve.append(loss)
+        return loss, grad.ravel()
+
+    def callback(self, intermediate_result):
+        curve = self.curve
+        curve.append(float(intermediate_result.fun))
+        if self.log is not None:
+            self.log(f"iteration {len(curve) - 1}: loss {curve[-1]:.6g}")
+        if len(curve) > STAGNATION_WINDOW:
+            old = curve[-1 - STAGNATION_WINDOW]
+            if old - curve[-1] <= self.tol * abs(old):
+                self.stagnated = True
+                raise StopIteration
+
+
+def _lbfgs(track: _Tracker, x0: np.ndarray, max_iter: int, gnorm0: float):
+    """``scipy.optimize.minimize`` L-BFGS-B from ``x0``, single-threaded BLAS."""
     # Spinning idle BLAS threads would take the cores of the threaded sparse
     # products: 0.123 -> 0.080 s per evaluation on 19,000 rows, 2 cores.
     with single_threaded_blas():
-        res = minimize(
-            fun,
-            Y0.ravel(),
+        return minimize(
+            track.fun,
+            x0,
             jac=True,
             method="L-BFGS-B",
-            callback=callback,
+            callback=track.callback,
             options={
                 "maxiter": max_iter,
                 "maxcor": LBFGS_MEMORY,
@@ -304,16 +330,3 @@ def relax(
                 "maxls": 40,
             },
         )
-    n_iter = len(curve) - 1
-    # status 0: gradient tolerance; 2: line search cannot progress (treated as
-    # convergence, doc/conventions.rst, 'Riemannian relaxation'); StopIteration:
-    # stagnation.
-    converged = bool(stagnated) or res.status in (0, 2)
-    return RelaxationResult(
-        embedding=best["x"].reshape(shape),
-        loss=float(best["loss"]),
-        loss_curve=np.asarray(curve),
-        n_iter=n_iter,
-        converged=converged,
-        message=str(res.message),
-    )

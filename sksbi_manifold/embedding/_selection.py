@@ -400,8 +400,28 @@ class IESSelector(TransformerMixin, BaseEstimator):
         est = fitted_inner(self, X, self._default_embedding, y)
         self._log(f"inner embedding: {time.perf_counter() - tic:.2f} s")
         embedding, eigenvalues, L = read_embedding_protocol(est, who)
+        n_components = self._resolve_n_components(embedding.shape[1])
+        paths = self._search(L, embedding, eigenvalues, n_components, rng)
+        selections = np.vstack([p.selection for p in paths])
+        support, frequency = _ies.aggregate_selections(
+            selections, embedding.shape[1], n_components
+        )
+        self.n_components_ = n_components
+        self.support_ = support
+        self.scores_ = frequency
+        self.selections_ = selections
+        zetas = np.array([p.zeta for p in paths])
+        self.zeta_ = float(zetas[0]) if np.ndim(self.intrinsic_dim) == 0 else zetas
+        self.regularization_path_ = [self._path_bunch(p) for p in paths]
+        self.embedding_ = embedding[:, support]
+        self.eigenvalues_ = eigenvalues[support]
+        self.laplacian_ = L
+        self.embedding_estimator_ = est
+        return self
+
+    def _search(self, L, embedding, eigenvalues, n_components: int, rng) -> list:
+        """The IES search of every intrinsic dimension on ``sample_size`` rows."""
         n, m = embedding.shape
-        n_components = self._resolve_n_components(m)
         dims = _resolve_dims(self.intrinsic_dim, n_components)
         s = self._resolve_subset_size(n_components, dims, m)
         n_sample = min(self.sample_size, n)
@@ -421,20 +441,7 @@ class IESSelector(TransformerMixin, BaseEstimator):
             f"search over {_ies.n_candidate_subsets(m, s)} sets x {n_sample} points "
             f"x {len(dims)} dims: {time.perf_counter() - tic:.2f} s"
         )
-        selections = np.vstack([p.selection for p in paths])
-        support, frequency = _ies.aggregate_selections(selections, m, n_components)
-        self.n_components_ = n_components
-        self.support_ = support
-        self.scores_ = frequency
-        self.selections_ = selections
-        zetas = np.array([p.zeta for p in paths])
-        self.zeta_ = float(zetas[0]) if np.ndim(self.intrinsic_dim) == 0 else zetas
-        self.regularization_path_ = [self._path_bunch(p) for p in paths]
-        self.embedding_ = embedding[:, support]
-        self.eigenvalues_ = eigenvalues[support]
-        self.laplacian_ = L
-        self.embedding_estimator_ = est
-        return self
+        return paths
 
     def _resolve_n_components(self, n_columns: int) -> int:
         """``n_components`` clipped to the inner embedding's columns."""

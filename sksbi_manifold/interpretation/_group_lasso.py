@@ -233,73 +233,101 @@ def select_exactly(
 
 
 def _search(X, n_select, lr, max_iter, tol, max_search, select_tol, fallback):
-    lam_top = lambda_max(X)
-    probes: dict[float, tuple] = {}
+    search = _Search(X, n_select, lr, max_iter, tol, select_tol)
+    search.bisect(max_search)
+    tie = search.check_tie()
+    return search.path(*search.outcome(fallback), tie)
 
-    def solve(lam: float, B_init: np.ndarray | None):
+
+class _Search:
+    """The probes of one lambda search of :func:`select_exactly`.
+
+    ``lo`` holds the probed ``lam`` with more than ``n_select`` active
+    groups, ``hi`` those with fewer, ``hit`` one with exactly ``n_select``.
+    """
+
+    def __init__(self, X, n_select, lr, max_iter, tol, select_tol):
+        self.X, self.n_select, self.select_tol = X, n_select, select_tol
+        self.fista_kw = {"lr": lr, "max_iter": max_iter, "tol": tol}
+        self.lam_top = lambda_max(X)
+        self.probes: dict[float, tuple] = {}
+        self.lo: list[float] = []
+        self.hi: list[float] = []
+        self.hit = None
+
+    def solve(self, lam: float, B_init: np.ndarray | None) -> int:
+        """Fit at ``lam``, record the probe, return its active-group count."""
+        X = self.X
         if lam == 0.0:  # minimum-norm least squares, exact
             B, it = np.linalg.pinv(X), 1  # one direct solve
-        elif lam >= lam_top:  # B = 0 is optimal (no slow crawl to zero)
+        elif lam >= self.lam_top:  # B = 0 is optimal (no slow crawl to zero)
             B, it = np.zeros_like(np.swapaxes(X, 1, 2)), 1
         else:
-            B, it = fista(X, lam, B_init, lr=lr, max_iter=max_iter, tol=tol)
+            B, it = fista(X, lam, B_init, **self.fista_kw)
         norms = group_norms(B)
         mean_norms = np.sqrt(np.einsum("ikc,ikc->ik", B, B)).mean(axis=0)
-        count = int((norms > select_tol).sum())
-        probes[lam] = (B, norms, mean_norms, count, it)
+        count = int((norms > self.select_tol).sum())
+        self.probes[lam] = (B, norms, mean_norms, count, it)
         return count
 
-    lo: list[float] = []
-    hi: list[float] = []
-    hit = None
-
-    def place(lam: float, count: int):
-        nonlocal hit
-        if count == n_select:
-            hit = lam
-        elif count > n_select:
-            lo.append(lam)
+    def place(self, lam: float, count: int) -> None:
+        if count == self.n_select:
+            self.hit = lam
+        elif count > self.n_select:
+            self.lo.append(lam)
         else:
-            hi.append(lam)
+            self.hi.append(lam)
 
-    place(0.0, solve(0.0, None))
-    if hit is None and lo and lam_top > 0:
-        place(lam_top, solve(lam_top, None))
-        for _ in range(max_search):
-            if hit is not None:
-                break
-            lam = 0.5 * (max(lo) + min(hi))
-            place(lam, solve(lam, probes[max(lo)][0]))
+    def probe_warm(self, lam: float) -> None:
+        """Probe ``lam`` warm-started at the largest ``lam`` with too many groups."""
+        self.place(lam, self.solve(lam, self.probes[max(self.lo)][0]))
 
-    # Tie check: does the count jump over n_select just below min(hi)?
-    tie = False
-    if hit is None and lo and hi:
-        lam = min(hi) * (1.0 - _TIE_RTOL)
-        if lam > max(lo):
-            place(lam, solve(lam, probes[max(lo)][0]))
-        tie = hit is None and max(lo) >= lam
+    def bisect(self, max_search: int) -> None:
+        """``0``, then ``lam_max``, then up to ``max_search`` bisection probes."""
+        self.place(0.0, self.solve(0.0, None))
+        if self.hit is None and self.lo and self.lam_top > 0:
+            self.place(self.lam_top, self.solve(self.lam_top, None))
+            for _ in range(max_search):
+                if self.hit is not None:
+                    break
+                self.probe_warm(0.5 * (max(self.lo) + min(self.hi)))
 
-    if hit is not None:
-        status, lam_sel = "exact", hit
-        selected = tuple(np.flatnonzero(probes[hit][1] > select_tol).tolist())
-    elif fallback == "largest_norm" and lo:
-        status, lam_sel = "fallback", max(lo)
-        top = np.argsort(-probes[lam_sel][1], kind="stable")[:n_select]
-        selected = tuple(sorted(top.tolist()))
-    else:
-        status, lam_sel, selected = "failed", float("nan"), None
+    def check_tie(self) -> bool:
+        """Does the count jump over ``n_select`` just below ``min(hi)``?"""
+        if self.hit is not None or not (self.lo and self.hi):
+            return False
+        lam = min(self.hi) * (1.0 - _TIE_RTOL)
+        if lam > max(self.lo):
+            self.probe_warm(lam)
+        return self.hit is None and max(self.lo) >= lam
 
-    lams = np.array(sorted(probes))
-    rec = [probes[lam] for lam in lams]
-    return LassoPath(
-        lambdas=lams,
-        coef_norms=np.array([r[1] for r in rec]),
-        coef_mean_norms=np.array([r[2] for r in rec]),
-        n_active=np.array([r[3] for r in rec]),
-        lambda_max=lam_top,
-        lambda_=float(lam_sel),
-        selected=selected,
-        status=status,
-        tie=tie,
-        n_iter=np.array([r[4] for r in rec]),
-    )
+    def outcome(self, fallback: str) -> tuple:
+        """``(status, lam, selected)``: exact, fallback or failed."""
+        if self.hit is not None:
+            norms = self.probes[self.hit][1]
+            return (
+                "exact",
+                self.hit,
+                tuple(np.flatnonzero(norms > self.select_tol).tolist()),
+            )
+        if fallback == "largest_norm" and self.lo:
+            lam = max(self.lo)
+            top = np.argsort(-self.probes[lam][1], kind="stable")[: self.n_select]
+            return "fallback", lam, tuple(sorted(top.tolist()))
+        return "failed", float("nan"), None
+
+    def path(self, status: str, lam_sel: float, selected, tie: bool) -> LassoPath:
+        lams = np.array(sorted(self.probes))
+        rec = [self.probes[lam] for lam in lams]
+        return LassoPath(
+            lambdas=lams,
+            coef_norms=np.array([r[1] for r in rec]),
+            coef_mean_norms=np.array([r[2] for r in rec]),
+            n_active=np.array([r[3] for r in rec]),
+            lambda_max=self.lam_top,
+            lambda_=float(lam_sel),
+            selected=selected,
+            status=status,
+            tie=tie,
+            n_iter=np.array([r[4] for r in rec]),
+        )

@@ -187,32 +187,8 @@ def estimate_gradients(
     array([[1., 1.],
            [0., 2.]])
     """
-    X = check_array(X, dtype=[np.float64, np.float32])
-    F = check_array(F, dtype=np.float64, ensure_2d=False)
-    one_d = F.ndim == 1
-    F2 = F.reshape(len(F), -1)
-    if F2.shape[0] != X.shape[0]:
-        raise ValueError(
-            f"F has {F2.shape[0]} rows but X has {X.shape[0]}; they must match."
-        )
-    n = X.shape[0]
-    # A local regression needs neighbours: two rows at the very least.
-    check_min_samples(X, 2, "estimate_gradients")
-    if rows is None:
-        sel = np.arange(n)
-    else:
-        rows = np.asarray(rows)
-        if rows.dtype == bool:
-            if rows.shape != (n,):
-                raise ValueError(
-                    f"A boolean rows mask must have shape ({n},), got {rows.shape}."
-                )
-            sel = np.flatnonzero(rows)
-        else:
-            sel = rows.astype(np.intp, copy=False).ravel()
-            if sel.size and (sel.min() < -n or sel.max() >= n):
-                raise ValueError(f"rows must index the {n} rows of X.")
-            sel = np.where(sel < 0, sel + n, sel)
+    X, F2, one_d = _check_gradient_inputs(X, F)
+    sel = _gradient_rows(rows, X.shape[0])
     if epsilon == "auto":
         epsilon = _auto_epsilon(
             X,
@@ -242,6 +218,37 @@ def estimate_gradients(
     )
     grads = grads[inverse]
     return grads[:, :, 0] if one_d else grads
+
+
+def _check_gradient_inputs(X, F) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``X``, ``F`` as 2-D float arrays of as many rows, and whether F was 1-D."""
+    X = check_array(X, dtype=[np.float64, np.float32])
+    F = check_array(F, dtype=np.float64, ensure_2d=False)
+    F2 = F.reshape(len(F), -1)
+    if F2.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"F has {F2.shape[0]} rows but X has {X.shape[0]}; they must match."
+        )
+    # A local regression needs neighbours: two rows at the very least.
+    check_min_samples(X, 2, "estimate_gradients")
+    return X, F2, F.ndim == 1
+
+
+def _gradient_rows(rows, n: int) -> np.ndarray:
+    """The ``rows`` of :func:`estimate_gradients` as non-negative indices."""
+    if rows is None:
+        return np.arange(n)
+    rows = np.asarray(rows)
+    if rows.dtype == bool:
+        if rows.shape != (n,):
+            raise ValueError(
+                f"A boolean rows mask must have shape ({n},), got {rows.shape}."
+            )
+        return np.flatnonzero(rows)
+    sel = rows.astype(np.intp, copy=False).ravel()
+    if sel.size and (sel.min() < -n or sel.max() >= n):
+        raise ValueError(f"rows must index the {n} rows of X.")
+    return np.where(sel < 0, sel + n, sel)
 
 
 # --------------------------------------------------------------------------- #
@@ -352,10 +359,13 @@ class TSLasso(TransformerMixin, BaseEstimator):
         repeats (the exact solve at ``lam = 0`` counts as one; per-probe
         counts are in ``coef_path_[r].n_iter``). Equal to ``max_iter`` when
         some probe stopped before reaching ``tol``.
-    sample_indices_ : ndarray of shape (n_repeats, `sample_size_`)
-        Rows used by each repeat (sorted).
+    sample_indices_ : ndarray of shape (n_repeats, `sample_size_`) or list of ndarray
+        Rows used by each repeat (sorted). With ``repeat_rows`` a list of
+        ``n_repeats`` arrays: repeat ``r`` holds
+        ``min(sample_size, len(repeat_rows[r]))`` rows of its pool.
     sample_size_ : int
-        Effective sample size.
+        Effective sample size: ``sample_size`` clipped to the eligible rows
+        (with ``repeat_rows``, to the largest pool).
     epsilon_ : float
         Kernel width used.
     tangent_dim_ : int
@@ -385,8 +395,12 @@ class TSLasso(TransformerMixin, BaseEstimator):
     ``lam = 0`` the exact minimum-norm least-squares solution is used, so the
     search has no random start.
 
-    For the paper's runs restricted to the top-q SNR percentile pass
-    ``sample_mask=snr >= np.percentile(snr, q)`` to ``fit``.
+    For one set of runs restricted to the top-q SNR percentile pass
+    ``sample_mask=snr >= np.percentile(snr, q)`` to ``fit``; for the paper's
+    Appendix Figure 6, one run per q on the rows of its percentile, pass
+    ``repeat_rows=[snr >= np.percentile(snr, q) for q in range(0, 100, 5)]``
+    with ``n_repeats=20``: the tangent spaces and gradients of every sampled
+    row are still estimated once, from all rows.
 
     Examples
     --------
@@ -402,6 +416,16 @@ class TSLasso(TransformerMixin, BaseEstimator):
     (array([0, 2]), array([1., 0., 1., 0.]))
     >>> ts.transform(X[:3]).shape
     (3, 2)
+
+    One repeat per pool of rows (here two halves of the sheet):
+
+    >>> pools = [np.flatnonzero(u < 0.5), np.flatnonzero(u >= 0.5)]
+    >>> ts = TSLasso(n_components=2, sample_size=50, n_repeats=2,
+    ...              epsilon=0.1, random_state=0).fit(X, F, repeat_rows=pools)
+    >>> bool(np.all(u[ts.sample_indices_[1]] >= 0.5))
+    True
+    >>> ts.selections_
+    [(0, 2), (0, 2)]
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -488,7 +512,6 @@ class TSLasso(TransformerMixin, BaseEstimator):
 
     def _check_fit_inputs(self, X, F, gradients, sample_mask):
         n, D = X.shape
-        p = F.shape[1]
         constant = np.flatnonzero(np.ptp(F, axis=0) == 0)
         if constant.size:
             raise ValueError(
@@ -504,25 +527,8 @@ class TSLasso(TransformerMixin, BaseEstimator):
                 f"tangent_dim={tangent_dim} exceeds n_features={D}; lower "
                 "tangent_dim (or n_components)."
             )
-        if gradients is not None:
-            gradients = check_array(
-                gradients, dtype=np.float64, allow_nd=True, ensure_2d=False
-            )
-            if gradients.shape != (n, D, p):
-                raise ValueError(
-                    "gradients must have shape (n_samples, n_features, "
-                    f"n_functions) = {(n, D, p)}, got {gradients.shape}."
-                )
-        if sample_mask is None:
-            eligible = np.arange(n)
-        else:
-            mask = check_array(sample_mask, ensure_2d=False, dtype=None)
-            if mask.dtype != bool or mask.shape != (n,):
-                raise ValueError(
-                    f"sample_mask must be a boolean array of shape ({n},), got "
-                    f"dtype {mask.dtype} and shape {mask.shape}."
-                )
-            eligible = np.flatnonzero(mask)
+        gradients = _check_gradients(gradients, (n, D, F.shape[1]))
+        eligible = _eligible_rows(sample_mask, n)
         if eligible.size < self.n_components_ + 1:
             raise ValueError(
                 "TSLasso needs at least n_components + 1 = "
@@ -573,7 +579,7 @@ class TSLasso(TransformerMixin, BaseEstimator):
     # ---------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=False)
     @verbose_progress
-    def fit(self, X, y, gradients=None, sample_mask=None):
+    def fit(self, X, y, gradients=None, sample_mask=None, *, repeat_rows=None):
         """Run the repeated TSLasso selection.
 
         Parameters
@@ -592,13 +598,57 @@ default=None
             Rows eligible for the random samples (neighbourhoods still use all
             rows), e.g. ``snr >= np.percentile(snr, q)`` for the paper's
             top-q SNR runs. ``None``: all rows.
+        repeat_rows : list of array-like, default=None
+            One pool of rows per repeat (``n_repeats`` of them): integer
+            indices into ``X`` or boolean masks of shape (n_samples,).
+            Repeat ``r`` draws ``min(sample_size, len(pool))`` distinct rows
+            of ``repeat_rows[r]`` with its own seed (duplicate indices count
+            once), e.g. the rows of each SNR percentile for the paper's
+            Appendix Figure 6. Neighbourhoods still use all rows. Excludes
+            ``sample_mask``; ``None``: every repeat draws from all rows.
 
         Returns
         -------
         self : object
             Fitted estimator.
         """
-        y_raw = y
+        X, F = self._validate_fit_data(X, y)
+        tangent_dim, gradients, eligible = self._check_fit_inputs(
+            X, F, gradients, sample_mask
+        )
+        pools = _check_repeat_rows(
+            repeat_rows, X.shape[0], self.n_repeats, self.n_components_ + 1
+        )
+        if pools is not None and sample_mask is not None:
+            raise ValueError(
+                "Pass either sample_mask (one pool for every repeat) or "
+                "repeat_rows (one pool per repeat), not both."
+            )
+        self.tangent_dim_ = tangent_dim
+        rng = check_random_state(self.random_state)
+        local_dim = tangent_dim
+        if gradients is None:
+            local_dim = max(local_dim, min(self.gradient_tangent_dim, X.shape[1]))
+        self.epsilon_ = self._resolve_epsilon(X, local_dim, rng)
+        self.sample_indices_ = self._draw_samples(
+            [eligible] * self.n_repeats if pools is None else pools, rng
+        )
+        if pools is None:  # one size: the (n_repeats, sample_size_) array
+            self.sample_indices_ = np.array(self.sample_indices_).reshape(
+                self.n_repeats, self.sample_size_
+            )
+        self._collect(self._run_repeats(X, F, gradients, self.sample_indices_))
+        self.interpolator_ = NadarayaWatsonInterpolator(
+            bandwidth=self.epsilon_,
+            radius_ratio=self.radius_ratio,
+            fallback="nearest",
+            n_jobs=self.n_jobs,
+        ).fit(X, F[:, self.support_])
+        return self
+
+    def _validate_fit_data(self, X, y):
+        """Validated ``X`` and the dictionary ``F`` (2-D float64); sets
+        ``n_components_`` and ``dictionary_names_``."""
         X, F = validate_data(
             self,
             X,
@@ -612,37 +662,29 @@ default=None
         self.n_components_ = self._resolve_n_components(F.shape[1])
         check_min_samples(X, self.n_components_ + 1, "TSLasso")
         check_kernel_scale(X, "TSLasso")
-        self.dictionary_names_ = _target_names(y_raw, F.shape[1], "f")
-        tangent_dim, gradients, eligible = self._check_fit_inputs(
-            X, F, gradients, sample_mask
-        )
-        self.tangent_dim_ = tangent_dim
-        rng = check_random_state(self.random_state)
-        local_dim = tangent_dim
-        if gradients is None:
-            local_dim = max(local_dim, min(self.gradient_tangent_dim, X.shape[1]))
-        self.epsilon_ = self._resolve_epsilon(X, local_dim, rng)
+        self.dictionary_names_ = _target_names(y, F.shape[1], "f")
+        return X, F
 
-        # Samples of all repeats, from per-repeat seeds drawn up front.
-        self.sample_size_ = int(min(self.sample_size, eligible.size))
+    def _draw_samples(self, pools: list, rng) -> list:
+        """Sorted rows of every repeat from its pool, with per-repeat seeds
+        drawn up front (so results do not depend on ``n_jobs``)."""
+        self.sample_size_ = int(min(self.sample_size, max(p.size for p in pools)))
         seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_repeats)
-        samples = np.array(
-            [
-                np.sort(
-                    np.random.RandomState(s).choice(
-                        eligible, self.sample_size_, replace=False
-                    )
+        return [
+            np.sort(
+                np.random.RandomState(s).choice(
+                    pool, min(self.sample_size, pool.size), replace=False
                 )
-                for s in seeds
-            ]
-        ).reshape(self.n_repeats, self.sample_size_)
-        self.sample_indices_ = samples
+            )
+            for s, pool in zip(seeds, pools, strict=True)
+        ]
 
-        # Geometry once for every sampled row, then the lasso runs per repeat.
-        union, where = np.unique(samples, return_inverse=True)
-        where = where.reshape(samples.shape)
+    def _run_repeats(self, X, F, gradients, samples) -> list[LassoPath]:
+        """Geometry once for every sampled row, then the lasso runs per repeat."""
+        union = np.unique(np.concatenate(list(samples)))
+        where = [np.searchsorted(union, rows) for rows in samples]
         proj, sq_norms = self._projected_gradients(X, F, gradients, union)
-        paths = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
+        return Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
             delayed(_run_repeat)(
                 proj[where[r]],
                 sq_norms[where[r]],
@@ -656,14 +698,6 @@ default=None
             )
             for r in range(self.n_repeats)
         )
-        self._collect(paths)
-        self.interpolator_ = NadarayaWatsonInterpolator(
-            bandwidth=self.epsilon_,
-            radius_ratio=self.radius_ratio,
-            fallback="nearest",
-            n_jobs=self.n_jobs,
-        ).fit(X, F[:, self.support_])
-        return self
 
     def _collect(self, paths: list[LassoPath]) -> None:
         p = self.dictionary_names_.size
@@ -765,6 +799,81 @@ default=None
         tags.target_tags.multi_output = True
         tags.transformer_tags.preserves_dtype = ["float64"]
         return tags
+
+
+def _check_gradients(gradients, shape: tuple):
+    """Analytic gradients of shape ``(n_samples, n_features, n_functions)``."""
+    if gradients is None:
+        return None
+    gradients = check_array(gradients, dtype=np.float64, allow_nd=True, ensure_2d=False)
+    if gradients.shape != shape:
+        raise ValueError(
+            "gradients must have shape (n_samples, n_features, "
+            f"n_functions) = {shape}, got {gradients.shape}."
+        )
+    return gradients
+
+
+def _eligible_rows(sample_mask, n: int) -> np.ndarray:
+    """Indices of the rows ``sample_mask`` allows (all rows for None)."""
+    if sample_mask is None:
+        return np.arange(n)
+    mask = check_array(sample_mask, ensure_2d=False, dtype=None)
+    if mask.dtype != bool or mask.shape != (n,):
+        raise ValueError(
+            f"sample_mask must be a boolean array of shape ({n},), got "
+            f"dtype {mask.dtype} and shape {mask.shape}."
+        )
+    return np.flatnonzero(mask)
+
+
+def _check_repeat_rows(repeat_rows, n: int, n_repeats: int, n_min: int):
+    """The pools of ``repeat_rows`` as sorted unique indices (None for None)."""
+    if repeat_rows is None:
+        return None
+    if isinstance(repeat_rows, (str, bytes)) or not hasattr(repeat_rows, "__len__"):
+        raise ValueError(
+            "repeat_rows must be a list of index arrays (one per repeat), got "
+            f"{type(repeat_rows).__name__}."
+        )
+    if len(repeat_rows) != n_repeats:
+        raise ValueError(
+            f"repeat_rows holds {len(repeat_rows)} pools but n_repeats="
+            f"{n_repeats}; pass one pool per repeat."
+        )
+    return [_check_pool(rows, r, n, n_min) for r, rows in enumerate(repeat_rows)]
+
+
+def _check_pool(rows, r: int, n: int, n_min: int) -> np.ndarray:
+    """``repeat_rows[r]`` as sorted unique row indices."""
+    where = f"repeat_rows[{r}]"
+    rows = np.asarray(rows)
+    if rows.size == 0:
+        raise ValueError(f"{where} is empty; every repeat needs rows to draw.")
+    if rows.dtype == bool:
+        if rows.shape != (n,):
+            raise ValueError(
+                f"{where} is a boolean mask of shape {rows.shape}; it must have "
+                f"shape ({n},)."
+            )
+        rows = np.flatnonzero(rows)
+    elif rows.dtype.kind not in "iu" or rows.ndim != 1:
+        raise ValueError(
+            f"{where} must be a 1-D array of integer row indices or a boolean "
+            f"mask, got dtype {rows.dtype} and shape {rows.shape}."
+        )
+    if rows.min() < 0 or rows.max() >= n:
+        raise ValueError(
+            f"{where} holds indices outside [0, {n}) (min {rows.min()}, max "
+            f"{rows.max()}); they must index the {n} rows of X."
+        )
+    rows = np.unique(rows).astype(np.intp, copy=False)
+    if rows.size < n_min:
+        raise ValueError(
+            f"{where} holds {rows.size} distinct rows; TSLasso needs at least "
+            f"n_components + 1 = {n_min} per repeat."
+        )
+    return rows
 
 
 def _run_repeat(proj, sq_norms, n_select, lr, max_iter, tol, max_search, sel, fb):

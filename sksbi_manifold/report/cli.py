@@ -86,46 +86,25 @@ _SIZES = {
 }
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="sksbi-manifold",
-        description="Manifold analysis of simulation-based-inference latents.",
-    )
-    parser.add_argument(
-        "--version", action="version", version=f"sksbi-manifold {__version__}"
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    rep = sub.add_parser(
-        "report",
-        help="run the paper's workflow and write an HTML report",
-        description=(
-            "Run intrinsic dimension, density flattening, coverage, Diffusion "
-            "Maps + IES + Riemannian relaxation, Nadaraya-Watson transfer and "
-            "TSLasso on LATENTS and write DIR/index.html, PNG figures and "
-            "results.json. Without LATENTS the embedded default data is "
-            "used: latents of simulated adenylate kinase particles from the "
-            "shipped NPE encoder (load_cryoem_latents): an experimental set "
-            "with a physical model mismatch and a simulated reference with "
-            "parameters."
-        ),
-    )
+# The input files of ``report`` (option, help); LATENTS is positional.
+_INPUTS = {
+    "--params": "parameters of LATENTS (.csv with header or .npz)",
+    "--reference": "reference latents (e.g. simulated) for coverage and "
+    "parameter transfer",
+    "--reference-params": "parameters of the reference latents",
+}
+
+
+def _add_inputs(rep: argparse.ArgumentParser) -> None:
+    """LATENTS, its parameters, the reference set and the .npz key."""
     rep.add_argument(
         "latents",
         nargs="?",
         type=Path,
         help=".npy/.npz/.csv/.pt file of latent vectors (n x D)",
     )
-    rep.add_argument(
-        "--params", type=Path, help="parameters of LATENTS (.csv with header or .npz)"
-    )
-    rep.add_argument(
-        "--reference",
-        type=Path,
-        help="reference latents (e.g. simulated) for coverage and parameter transfer",
-    )
-    rep.add_argument(
-        "--reference-params", type=Path, help="parameters of the reference latents"
-    )
+    for option, text in _INPUTS.items():
+        rep.add_argument(option, type=Path, help=text)
     rep.add_argument(
         "--key",
         help="name of the array to read from .npz (or .pt dict) LATENTS and "
@@ -137,6 +116,10 @@ def _parser() -> argparse.ArgumentParser:
         default=Path("report_out"),
         help="output directory (default: report_out)",
     )
+
+
+def _add_sizes(rep: argparse.ArgumentParser) -> None:
+    """The sizes of the workflow (ReportConfig fields)."""
     rep.add_argument(
         "--max-samples",
         type=_positive,
@@ -165,6 +148,10 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="rows per set of the embedded default data",
     )
+
+
+def _add_execution(rep: argparse.ArgumentParser) -> None:
+    """Workers, seed, Dask cluster and verbosity."""
     rep.add_argument(
         "--n-jobs",
         type=_n_jobs,
@@ -181,6 +168,34 @@ def _parser() -> argparse.ArgumentParser:
         "'Many machines' page); use with --n-jobs -1",
     )
     rep.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="sksbi-manifold",
+        description="Manifold analysis of simulation-based-inference latents.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"sksbi-manifold {__version__}"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    rep = sub.add_parser(
+        "report",
+        help="run the paper's workflow and write an HTML report",
+        description=(
+            "Run intrinsic dimension, density flattening, coverage, Diffusion "
+            "Maps + IES + Riemannian relaxation, Nadaraya-Watson transfer and "
+            "TSLasso on LATENTS and write DIR/index.html, PNG figures and "
+            "results.json. Without LATENTS the embedded default data is "
+            "used: latents of simulated adenylate kinase particles from the "
+            "shipped NPE encoder (load_cryoem_latents): an experimental set "
+            "with a physical model mismatch and a simulated reference with "
+            "parameters."
+        ),
+    )
+    _add_inputs(rep)
+    _add_sizes(rep)
+    _add_execution(rep)
     return parser
 
 

@@ -43,11 +43,14 @@ def _figure(figsize):
 
 
 def dimension_histogram(out, estimator, label: str, note: str = ""):
-    fig, ax = _figure((5, 3.4))
-    plotting.plot_local_dimension(estimator, ax, label=label)
-    name = label.replace(" ", "_")
-    caption = _caption(f"Histogram of the {label} over the points.", note)
-    return _save(fig, out, name, caption)
+    return _one_panel(
+        out,
+        label.replace(" ", "_"),
+        _caption(f"Histogram of the {label} over the points.", note),
+        plotting.plot_local_dimension,
+        estimator,
+        label=label,
+    )
 
 
 def dimension_vs_radius(out, estimators: dict):
@@ -83,26 +86,31 @@ def count_histogram(out, counts, sampled_counts, radius: float, note: str = ""):
     )
 
 
-def spectrum(out, dm):
+def _one_panel(out, name: str, caption: str, draw, *args, **kwargs):
+    """``draw(*args, ax, **kwargs)`` on a new 5 x 3.4 inch figure, saved."""
     fig, ax = _figure((5, 3.4))
-    plotting.plot_spectrum(dm, ax)
-    return _save(
-        fig,
+    draw(*args, ax, **kwargs)
+    return _save(fig, out, name, caption)
+
+
+def spectrum(out, dm):
+    return _one_panel(
         out,
         "spectrum",
         "Non-zero Laplacian eigenvalues (paper Appendix Figure 3): "
         "a slowly growing spectrum means a smooth connected manifold.",
+        plotting.plot_spectrum,
+        dm,
     )
 
 
 def gc_curve(out, dm):
-    fig, ax = _figure((5, 3.4))
-    plotting.plot_gc_curve(dm, ax)
-    return _save(
-        fig,
+    return _one_panel(
         out,
         "gc_distortion",
         "Geometric-consistency distortion against the radius.",
+        plotting.plot_gc_curve,
+        dm,
     )
 
 
@@ -149,25 +157,38 @@ def embedding_grid(out, name: str, embeddings: dict, colours: dict, note: str = 
     )
 
 
-def selection_frequency(out, ts, names):
+def selection_frequency(out, ts, names, per_snr: bool = False):
     fig, ax = _figure((6, 3.4))
     plotting.plot_selection_frequency(ts, ax, names=names)
+    runs = "runs (one per SNR top-q percentile)" if per_snr else "repeats"
     return _save(
         fig,
         out,
         "tslasso_frequency",
-        "How often TSLasso selected each function over the repeats.",
+        f"How often TSLasso selected each function over the {runs}.",
     )
 
 
-def regularization_paths(out, ts, names):
-    """Mean group norm of each function against lambda, one line per repeat."""
-    axes = plotting.plot_tslasso_paths(ts, names=names)
+def regularization_paths(out, ts, names, snr_quantiles=None):
+    """Mean group norm of each function against lambda, one line per run."""
+    axes = plotting.plot_tslasso_paths(
+        ts,
+        names=names,
+        color_by=snr_quantiles,
+        color_label=None if snr_quantiles is None else "SNR top-q percentile",
+    )
+    if snr_quantiles is None:
+        runs = "one curve per repeat (random rows)"
+    else:
+        runs = (
+            "one curve per run on the rows in the top q-th SNR percentile "
+            "(q = 0, 5, ..., 95), blue to red as q increases"
+        )
     return _save(
         axes[0].figure,
         out,
         "tslasso_paths",
-        "TSLasso regularisation paths (paper Appendix Figure 6): one curve per "
-        "repeat, continuous where it selected the function, dotted where not; "
+        f"TSLasso regularisation paths (paper Appendix Figure 6): {runs}; "
+        "continuous where the run selected the function, dotted where not; "
         "panel titles give the selection rate.",
     )

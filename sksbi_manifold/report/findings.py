@@ -91,10 +91,15 @@ def parameters(results: dict) -> str | None:
     pairs = sorted(zip(ts["names"], ts["selection_frequency"]), key=lambda p: -p[1])
     chosen = [f"{n} ({f:.0%})" for n, f in pairs if f >= SELECTED_SHARE]
     rest = [f"{n} ({f:.0%})" for n, f in pairs if 0 < f < SELECTED_SHARE]
-    head = (
-        "Parametrizing the manifold (TSLasso, selected in at least "
-        f"{SELECTED_SHARE:.0%} of the repeats): "
-        + (", ".join(chosen) if chosen else "none")
+    q = ts.get("snr_quantiles")
+    runs = (
+        f"{len(q)} runs, one per SNR top-q percentile (q = {q[0]}, {q[1]}, ..., "
+        f"{q[-1]}); selected in at least {SELECTED_SHARE:.0%} of the runs"
+        if q and len(q) > 1
+        else f"selected in at least {SELECTED_SHARE:.0%} of the repeats"
+    )
+    head = f"Parametrizing the manifold (TSLasso, {runs}): " + (
+        ", ".join(chosen) if chosen else "none"
     )
     tail = f"; sometimes selected: {', '.join(rest)}" if rest else ""
     return head + tail + "."

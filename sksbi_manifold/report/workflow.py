@@ -483,7 +483,6 @@ def _flatten(state: _State) -> None:
 
 def _parameters(state: _State) -> None:
     """Parameters of the target rows: given, or carried from the reference."""
-    from ..exceptions import UnsupportedRowsWarning
     from ..interpretation import NadarayaWatsonInterpolator
 
     tgt, ref, cfg = state.target, state.reference, state.config
@@ -497,27 +496,8 @@ def _parameters(state: _State) -> None:
     log.info("parameter transfer: Nadaraya-Watson on %d %s rows", rows.size, ref.name)
     nw = NadarayaWatsonInterpolator(random_state=cfg.random_state, n_jobs=cfg.n_jobs)
     nw.fit(ref.X[rows], ref.params[rows])
-    n_outside = 0
-
-    def predict(X):
-        nonlocal n_outside
-        pred = nw.predict(X)
-        n_outside += nw.n_outside_
-        return pred
-
-    params = _every_row(
-        "parameter transfer", tgt.X, predict, quiet=(UnsupportedRowsWarning,)
-    )
+    params, n_outside = _carry_parameters(nw, tgt, ref.name)
     tgt.params, tgt.names = params.reshape(len(params), -1), list(ref.names)
-    if n_outside:
-        log.warning(
-            "parameter transfer: %d of %d %s rows have no %s row within the "
-            "kernel cutoff; they got the parameters of the nearest one",
-            n_outside,
-            len(params),
-            tgt.name,
-            ref.name,
-        )
     state.results["parameter_transfer"] = {
         "bandwidth": float(nw.bandwidth_),
         "n_outside": int(n_outside),
@@ -532,41 +512,98 @@ def _parameters(state: _State) -> None:
     )
 
 
+def _carry_parameters(nw, tgt: _Dataset, source: str) -> tuple[np.ndarray, int]:
+    """``nw`` on every target row; the count of rows outside its kernel."""
+    from ..exceptions import UnsupportedRowsWarning
+
+    n_outside = 0
+
+    def predict(X):
+        nonlocal n_outside
+        pred = nw.predict(X)
+        n_outside += nw.n_outside_
+        return pred
+
+    params = _every_row(
+        "parameter transfer", tgt.X, predict, quiet=(UnsupportedRowsWarning,)
+    )
+    if n_outside:
+        log.warning(
+            "parameter transfer: %d of %d %s rows have no %s row within the "
+            "kernel cutoff; they got the parameters of the nearest one",
+            n_outside,
+            len(params),
+            tgt.name,
+            source,
+        )
+    return params, n_outside
+
+
 def _embedding(state: _State) -> None:
-    from ..embedding import DiffusionMapsGC, IESSelector
+    from ..embedding import IESSelector
 
     cfg, ds = state.config, state.target
     flat = state.fitted.flattened
     Xf = ds.X[flat]
-    d = cfg.intrinsic_dim
-    kw = {"n_jobs": cfg.n_jobs, "random_state": cfg.random_state}
     with _stage(state, "diffusion maps"):
-        # 64 GC sample points, as the paper's code: the search costs one
-        # local PCA per sample point and radius. One eigenvector: this fit
-        # only gives the width and the kernel degrees.
-        log.info("diffusion maps: geometric consistency on %d rows", flat.size)
-        gc = DiffusionMapsGC(
-            n_components=1, intrinsic_dim=d, gc_sample_size=64, **kw
-        ).fit(Xf)
-        # Paper A.4: the weakest-connected rows destabilise the eigenproblem.
-        # The width found before this filter is kept (the paper searched
-        # again: R 17.0 -> 16.5), which saves a second search.
-        threshold = float(np.quantile(gc.degrees_, _DEGREE_QUANTILE))
+        gc, threshold = _kernel_width(cfg, Xf)
         keep = gc.degrees_ >= threshold
         embedded, Xs = flat[keep], Xf[keep]
-        log.info("diffusion maps: 20 eigenvectors of %d rows", embedded.size)
-        dm = DiffusionMapsGC(
-            n_components=20, epsilon=gc.epsilon_, intrinsic_dim=d, **kw
-        ).fit(Xs)
+        dm = _diffusion_maps(cfg, gc.epsilon_, Xs)
     with _stage(state, "IES"):
         ies = IESSelector(
-            n_components=d, embedding=dm, prefit=True, random_state=cfg.random_state
+            n_components=cfg.intrinsic_dim,
+            embedding=dm,
+            prefit=True,
+            random_state=cfg.random_state,
         ).fit(Xs)
     with _stage(state, "Riemannian relaxation"):
         rr, pos = _relax(cfg, dm, ies, Xs)
     f = state.fitted
     f.dm, f.ies, f.rr, f.Xs = dm, ies, rr, Xs
     f.embedded, f.relaxed = embedded, embedded[pos]
+    _record_embedding(state, gc, threshold, pos)
+
+
+def _kernel_width(cfg: ReportConfig, Xf: np.ndarray) -> tuple:
+    """The geometric-consistency fit and its weakest-degree threshold."""
+    from ..embedding import DiffusionMapsGC
+
+    # 64 GC sample points, as the paper's code: the search costs one
+    # local PCA per sample point and radius. One eigenvector: this fit
+    # only gives the width and the kernel degrees.
+    log.info("diffusion maps: geometric consistency on %d rows", Xf.shape[0])
+    gc = DiffusionMapsGC(
+        n_components=1,
+        intrinsic_dim=cfg.intrinsic_dim,
+        gc_sample_size=64,
+        n_jobs=cfg.n_jobs,
+        random_state=cfg.random_state,
+    ).fit(Xf)
+    # Paper A.4: the weakest-connected rows destabilise the eigenproblem.
+    # The width found before this filter is kept (the paper searched
+    # again: R 17.0 -> 16.5), which saves a second search.
+    return gc, float(np.quantile(gc.degrees_, _DEGREE_QUANTILE))
+
+
+def _diffusion_maps(cfg: ReportConfig, epsilon: float, Xs: np.ndarray):
+    """20 Diffusion Maps eigenvectors of the embedded rows at width ``epsilon``."""
+    from ..embedding import DiffusionMapsGC
+
+    log.info("diffusion maps: 20 eigenvectors of %d rows", Xs.shape[0])
+    return DiffusionMapsGC(
+        n_components=20,
+        epsilon=epsilon,
+        intrinsic_dim=cfg.intrinsic_dim,
+        n_jobs=cfg.n_jobs,
+        random_state=cfg.random_state,
+    ).fit(Xs)
+
+
+def _record_embedding(state: _State, gc, threshold: float, pos: np.ndarray) -> None:
+    """Numbers, sizes and figures of the embedding stage."""
+    cfg, f = state.config, state.fitted
+    dm, ies, rr = f.dm, f.ies, f.rr
     state.results["diffusion_maps"] = {
         "epsilon": float(dm.epsilon_),
         "radius": float(dm.radius_),
@@ -582,7 +619,7 @@ def _embedding(state: _State) -> None:
         "embedded",
         f"rows embedded: the flattened rows less the {_DEGREE_QUANTILE:.0%} "
         "weakest kernel degrees",
-        int(embedded.size),
+        int(f.embedded.size),
     )
     _record_size(
         state,
@@ -685,13 +722,9 @@ def _eigengap(state: _State) -> None:
 
 def _out_of_sample(state: _State) -> None:
     """Local dimension and embedding coordinates of every target row, O(n k)."""
-    from ..exceptions import (
-        OutOfSampleWarning,
-        UndefinedDimensionWarning,
-        UnsupportedRowsWarning,
-    )
+    from ..exceptions import UndefinedDimensionWarning
 
-    cfg, ds, f = state.config, state.target, state.fitted
+    ds, f = state.target, state.fitted
     dd = f.doubling
     with _stage(state, "local dimension of every row"):
         local = _every_row(
@@ -700,35 +733,9 @@ def _out_of_sample(state: _State) -> None:
             lambda X: dd.transform(X)[:, 0],
             quiet=(UndefinedDimensionWarning,),
         )
-    rr = f.rr
     with _stage(state, "embedding of every row"):
-        # Nystrom extension of the IES-selected Diffusion Maps coordinates;
-        # the relaxed ones by the relaxation's own Nadaraya-Watson map.
-        before = _every_row(
-            "Nystrom coordinates",
-            ds.X,
-            f.ies.transform,
-            known=f.embedded,
-            values=f.ies.embedding_,
-            quiet=(OutOfSampleWarning,),
-        )
-        n_outside = 0
-
-        def carry(X):
-            nonlocal n_outside
-            Y = rr.interpolator_.transform(X)
-            n_outside += rr.interpolator_.n_outside_
-            return Y
-
-        after = _every_row(
-            "relaxed coordinates",
-            ds.X,
-            carry,
-            known=f.relaxed,
-            values=rr.embedding_,
-            quiet=(UnsupportedRowsWarning,),
-        )
-    f.local, f.before, f.after = local, rr.init_scale_ * before, after
+        before, after, n_outside = _coordinates(ds.X, f)
+    f.local, f.before, f.after = local, f.rr.init_scale_ * before, after
     n = ds.X.shape[0]
     state.results["out_of_sample"] = {
         "n_rows": int(n),
@@ -741,17 +748,58 @@ def _out_of_sample(state: _State) -> None:
         "target rows given a local dimension, parameters and coordinates (per_row.npz)",
         int(n),
     )
+    _save_per_row(state)
+
+
+def _coordinates(X, f: _Fitted) -> tuple[np.ndarray, np.ndarray, int]:
+    """IES coordinates (unscaled) and relaxed coordinates of every row of ``X``,
+    and the count of rows outside the relaxed rows' kernel."""
+    from ..exceptions import OutOfSampleWarning, UnsupportedRowsWarning
+
+    rr = f.rr
+    # Nystrom extension of the IES-selected Diffusion Maps coordinates;
+    # the relaxed ones by the relaxation's own Nadaraya-Watson map.
+    before = _every_row(
+        "Nystrom coordinates",
+        X,
+        f.ies.transform,
+        known=f.embedded,
+        values=f.ies.embedding_,
+        quiet=(OutOfSampleWarning,),
+    )
+    n_outside = 0
+
+    def carry(X):
+        nonlocal n_outside
+        Y = rr.interpolator_.transform(X)
+        n_outside += rr.interpolator_.n_outside_
+        return Y
+
+    after = _every_row(
+        "relaxed coordinates",
+        X,
+        carry,
+        known=f.relaxed,
+        values=rr.embedding_,
+        quiet=(UnsupportedRowsWarning,),
+    )
+    return before, after, n_outside
+
+
+def _save_per_row(state: _State) -> None:
+    """``per_row.npz``: the out-of-sample values of every target row."""
+    ds, f = state.target, state.fitted
     arrays = {
-        "local_dimension": local.astype(np.float32),
+        "local_dimension": f.local.astype(np.float32),
         "embedding_before": f.before.astype(np.float32),
-        "embedding_after": after.astype(np.float32),
+        "embedding_after": f.after.astype(np.float32),
         "flattened": f.flattened,
         "embedded": f.embedded,
         "relaxed": f.relaxed,
     }
     if ds.params is not None:
         arrays.update(params=ds.params, param_names=np.asarray(ds.names))
-    np.savez(cfg.out / "per_row.npz", **arrays)
+    np.savez(state.config.out / "per_row.npz", **arrays)
 
 
 def _embedding_figures(state: _State) -> None:
@@ -792,9 +840,13 @@ def _embedding_figures(state: _State) -> None:
     )
 
 
-def _tslasso(state: _State) -> None:
-    from ..interpretation import TSLasso
+# TSLasso runs per SNR quantile (paper Appendix Figure 6): q = 0, 5, ..., 95
+# of this parameter (carried to experimental rows like the others).
+_SNR_COLUMN = "log_snr"
+_SNR_QUANTILES = np.arange(0, 100, 5)
 
+
+def _tslasso(state: _State) -> None:
     cfg, ds, f = state.config, state.target, state.fitted
     if ds.params is None:
         state.results["tslasso"] = "skipped: no parameters"
@@ -806,22 +858,9 @@ def _tslasso(state: _State) -> None:
     F = ds.params[f.embedded[pos]]
     keep = np.ptp(F, axis=0) > 0
     names = [n for n, k in zip(ds.names, keep) if k]
-    # 20 repeats of 300 rows (the paper: 500): the gradients and tangent
-    # spaces of every sampled row are estimated, which dominates the cost.
-    ts = TSLasso(
-        n_components=min(4, int(keep.sum())),
-        sample_size=300,
-        n_repeats=20,
-        epsilon=f.dm,
-        random_state=cfg.random_state,
-        n_jobs=cfg.n_jobs,
-    ).fit(f.Xs[pos], F[:, keep])
-    freq = np.asarray(ts.selection_frequency_, dtype=float)
-    state.results["tslasso"] = {
-        "names": names,
-        "selection_frequency": freq.tolist(),
-        "selected": [names[i] for i in np.flatnonzero(ts.support_)],
-    }
+    q, pools = _snr_pools(ds, f.embedded[pos], min(4, int(keep.sum())) + 1)
+    ts = _fit_tslasso(cfg, f.dm, f.Xs[pos], F[:, keep], pools)
+    state.results["tslasso"] = _tslasso_record(ts, names, q, pools)
     _record_size(
         state,
         "n_tslasso",
@@ -833,12 +872,70 @@ def _tslasso(state: _State) -> None:
         (
             "TSLasso: which parameters parametrize the manifold",
             [
-                figures.selection_frequency(cfg.out, ts, names),
-                figures.regularization_paths(cfg.out, ts, names),
+                figures.selection_frequency(cfg.out, ts, names, per_snr=q is not None),
+                figures.regularization_paths(cfg.out, ts, names, snr_quantiles=q),
             ],
             None,
         )
     )
+
+
+def _snr_pools(ds: _Dataset, rows: np.ndarray, n_min: int) -> tuple:
+    """The paper's TSLasso runs (Appendix Figure 6): for q = 0, 5, ..., 95 the
+    ``rows`` whose ``log_snr`` (given, or carried for experimental data) is
+    in the top q-th percentile over all target rows. ``(None, None)``
+    without a non-constant ``log_snr`` column (random repeats then)."""
+    if _SNR_COLUMN not in (ds.names or []):
+        return None, None
+    snr = ds.params[:, ds.names.index(_SNR_COLUMN)]
+    if not np.ptp(snr) > 0:
+        return None, None
+    cuts = np.percentile(snr, _SNR_QUANTILES)
+    pools = [np.flatnonzero(snr[rows] >= cut) for cut in cuts]
+    # A pool of fewer rows than a lasso needs (rows with the highest SNR
+    # missing from the embedded subsample) drops its q.
+    ok = [pool.size >= n_min for pool in pools]
+    if not all(ok):
+        log.info("TSLasso: %d SNR percentiles dropped (too few rows)", ok.count(False))
+    q = _SNR_QUANTILES[np.asarray(ok)]
+    return q, [pool for pool, good in zip(pools, ok) if good]
+
+
+def _fit_tslasso(cfg: ReportConfig, dm, X: np.ndarray, F: np.ndarray, pools):
+    """TSLasso of the (non-constant) parameters ``F`` at the DM kernel width:
+    one run per pool of rows, or 20 runs on random rows when ``pools`` is None."""
+    from ..interpretation import TSLasso
+
+    # 300 rows per run (the paper: 500): the gradients and tangent spaces of
+    # every sampled row are estimated, which dominates the cost; and the
+    # top-5% SNR pool must hold a whole sample (a smaller pool is used whole):
+    # on the default data it holds 318 of the 4,582 embedded rows.
+    ts = TSLasso(
+        n_components=min(4, F.shape[1]),
+        sample_size=300,
+        n_repeats=20 if pools is None else len(pools),
+        epsilon=dm,
+        random_state=cfg.random_state,
+        n_jobs=cfg.n_jobs,
+    )
+    return ts.fit(X, F, repeat_rows=pools)
+
+
+def _tslasso_record(ts, names: list, q, pools) -> dict:
+    """``results["tslasso"]``: frequencies, the modal set and every run."""
+    freq = np.asarray(ts.selection_frequency_, dtype=float)
+    return {
+        "names": names,
+        "selection_frequency": freq.tolist(),
+        "selected": [names[i] for i in np.flatnonzero(ts.support_)],
+        "runs": "random" if q is None else "snr_quantile",
+        "snr_quantiles": None if q is None else [int(v) for v in q],
+        "pool_sizes": None if pools is None else [int(p.size) for p in pools],
+        "run_sizes": [len(rows) for rows in ts.sample_indices_],
+        "run_selections": [
+            None if sel is None else [names[i] for i in sel] for sel in ts.selections_
+        ],
+    }
 
 
 def _beyond(state: _State) -> None:
@@ -917,21 +1014,8 @@ def _misfit(state: _State) -> dict:
 
 def _beyond_rows(out: dict, target: str, reference: str | None) -> list[list]:
     rows = [["measure", "value", "reading"]]
-    sm = out.get("smoothness")
-    if sm:
-        # Carried parameters are kernel averages, smooth by construction:
-        # their p-values are small whatever the geometry; the energies rank.
-        note = "; carried, so compare energies" if sm["carried"] else ""
-        for n, e, e0, p in zip(
-            sm["names"], sm["energy"], sm["shuffled"], sm["p_value"], strict=True
-        ):
-            rows.append(
-                [
-                    f"smoothness of {n}",
-                    f"energy {e:.3g} (shuffled {e0:.3g})",
-                    f"p = {p:.2g}{note}",
-                ]
-            )
+    if out.get("smoothness"):
+        rows += _smoothness_rows(out["smoothness"])
     for key, what in (("ies", "IES chart"), ("relaxed", "relaxed chart")):
         q = out["distortion"][key]["log_condition"]
         rows.append(
@@ -941,17 +1025,7 @@ def _beyond_rows(out: dict, target: str, reference: str | None) -> list[list]:
                 f"10-90 %: {q['q10']:.3g} .. {q['q90']:.3g} (0 = conformal)",
             ]
         )
-    c = out["clusters"]
-    rows.append(
-        [
-            "clusters",
-            f"{c['n_clusters']} (by {c['chosen_by']})",
-            f"{c['n_components']} graph component{'s' * (c['n_components'] != 1)}, "
-            f"{c['n_isolated']} isolated rows; "
-            f"{c['n_density_clusters']} regions denser than "
-            f"{c['density_ratio']:g} x the median",
-        ]
-    )
+    rows.append(_clusters_row(out["clusters"]))
     m = out.get("misspecification")
     if m:
         rows.append(
@@ -963,6 +1037,33 @@ def _beyond_rows(out: dict, target: str, reference: str | None) -> list[list]:
             ]
         )
     return rows
+
+
+def _smoothness_rows(sm: dict) -> list[list]:
+    # Carried parameters are kernel averages, smooth by construction:
+    # their p-values are small whatever the geometry; the energies rank.
+    note = "; carried, so compare energies" if sm["carried"] else ""
+    return [
+        [
+            f"smoothness of {n}",
+            f"energy {e:.3g} (shuffled {e0:.3g})",
+            f"p = {p:.2g}{note}",
+        ]
+        for n, e, e0, p in zip(
+            sm["names"], sm["energy"], sm["shuffled"], sm["p_value"], strict=True
+        )
+    ]
+
+
+def _clusters_row(c: dict) -> list:
+    return [
+        "clusters",
+        f"{c['n_clusters']} (by {c['chosen_by']})",
+        f"{c['n_components']} graph component{'s' * (c['n_components'] != 1)}, "
+        f"{c['n_isolated']} isolated rows; "
+        f"{c['n_density_clusters']} regions denser than "
+        f"{c['density_ratio']:g} x the median",
+    ]
 
 
 def _sizes_section(sizes: dict) -> tuple:
@@ -1003,8 +1104,33 @@ def run_report(config: ReportConfig) -> Path:
     index : Path
         The written ``index.html``.
     """
-    out = Path(config.out)
-    # Fail now, not after the first stage, if the report cannot be written.
+    config.out = _writable_out(Path(config.out))
+    target, reference = _load(config)
+    state = _State(config, target, reference)
+    state.results["input"] = {
+        ds.name: {
+            "n_rows": int(ds.X.shape[0]),
+            "n_features": int(ds.X.shape[1]),
+            "parameters": ds.names,
+        }
+        for ds in filter(None, (target, reference))
+    }
+    state.results["run"] = _run_record(config)
+    _run_stages(state)
+    state.sections[:0] = [
+        ("Findings", [], findings(state.results) or ["No stage could answer."]),
+        _run_section(state.results["run"]),
+        ("Warnings raised", [], _warning_lines(state.results["warnings"])),
+        _sizes_section(state.results.get("sizes", {})),
+    ]
+    with open(config.out / "results.json", "w") as fh:
+        json.dump(state.results, fh, indent=1, default=_jsonable)
+    return write_html(config.out, state.sections, state.results)
+
+
+def _writable_out(out: Path) -> Path:
+    """``out``, created; fail now, not after the first stage, if the report
+    cannot be written there."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
@@ -1029,18 +1155,11 @@ def run_report(config: ReportConfig) -> Path:
             f"output directory {out} is not writable: {exc.strerror or exc}; "
             "choose another --out"
         ) from None
-    config.out = out
-    target, reference = _load(config)
-    state = _State(config, target, reference)
-    state.results["input"] = {
-        ds.name: {
-            "n_rows": int(ds.X.shape[0]),
-            "n_features": int(ds.X.shape[1]),
-            "parameters": ds.names,
-        }
-        for ds in filter(None, (target, reference))
-    }
-    state.results["run"] = _run_record(config)
+    return out
+
+
+def _run_stages(state: _State) -> None:
+    """Every stage, timed; the warnings they raise recorded once each."""
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -1049,15 +1168,6 @@ def run_report(config: ReportConfig) -> Path:
                 stage(state)
     state.results["warnings"] = _unique_warnings(caught)
     state.results["timings_s"]["total"] = round(time.perf_counter() - start, 2)
-    state.sections[:0] = [
-        ("Findings", [], findings(state.results) or ["No stage could answer."]),
-        _run_section(state.results["run"]),
-        ("Warnings raised", [], _warning_lines(state.results["warnings"])),
-        _sizes_section(state.results.get("sizes", {})),
-    ]
-    with open(out / "results.json", "w") as fh:
-        json.dump(state.results, fh, indent=1, default=_jsonable)
-    return write_html(out, state.sections, state.results)
 
 
 def _run_record(config: ReportConfig) -> dict:

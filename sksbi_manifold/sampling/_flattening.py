@@ -437,11 +437,16 @@ class DensityFlatteningSampler(BaseEstimator):
         )
         if y is not None:
             check_consistent_length(X, y)
-        who = type(self).__name__
-        check_not_constant(X, who)
+        check_not_constant(X, type(self).__name__)
         rng = check_random_state(self.random_state)
-        n = X.shape[0]
+        inliers = self._count_neighbors(X, rng)
+        self.inlier_mask_ = self._coverage_filter(X, X_ref, inliers)
+        self.sample_indices_ = self._sample(X, self.inlier_mask_, rng)
+        return self
 
+    def _count_neighbors(self, X, rng):
+        """Radius, neighbour counts and outliers; returns the inlier mask."""
+        who = type(self).__name__
         if self.radius == "auto":
             self.radius_, counts = self._auto_radius(X, rng)
         else:
@@ -453,44 +458,48 @@ class DensityFlatteningSampler(BaseEstimator):
         inliers = ~self.outlier_mask_
         if not inliers.any():
             raise ValueError(
-                f"{who}: all {n} rows have fewer than min_neighbors="
+                f"{who}: all {X.shape[0]} rows have fewer than min_neighbors="
                 f"{self.min_neighbors} neighbours within radius={self.radius_:.4g} "
                 f"(largest count {int(counts.max())}). Increase radius or lower "
                 "min_neighbors."
             )
+        return inliers
 
+    def _coverage_filter(self, X, X_ref, inliers):
+        """The inliers within ``coverage_radius_`` of ``X_ref`` (all without it)."""
+        who = type(self).__name__
         self.coverage_radius_ = None
-        if X_ref is not None:
-            X_ref = check_array(
-                X_ref, dtype=[np.float64, np.float32], input_name="X_ref"
-            )
-            if X_ref.shape[1] != X.shape[1]:
+        if X_ref is None:
+            if self.coverage_radius is not None:
                 raise ValueError(
-                    f"X_ref has {X_ref.shape[1]} features but X has {X.shape[1]}."
+                    f"{who}: coverage_radius={self.coverage_radius} is set but no "
+                    "X_ref was passed to fit/fit_resample. Pass X_ref=... (the "
+                    "reference set) or leave coverage_radius=None."
                 )
-            cov = self.radius_ if self.coverage_radius is None else self.coverage_radius
-            self.coverage_radius_ = float(cov)
-            near = _near(X, X_ref, self.coverage_radius_, self.n_jobs)
-            if not (near & inliers).any():
-                raise ValueError(
-                    f"{who}: no inlier of X lies within coverage_radius="
-                    f"{self.coverage_radius_:.4g} of X_ref. Increase "
-                    "coverage_radius or check that X and X_ref share a space."
-                )
-            inliers &= near
-        elif self.coverage_radius is not None:
+            return inliers
+        X_ref = check_array(X_ref, dtype=[np.float64, np.float32], input_name="X_ref")
+        if X_ref.shape[1] != X.shape[1]:
             raise ValueError(
-                f"{who}: coverage_radius={self.coverage_radius} is set but no "
-                "X_ref was passed to fit/fit_resample. Pass X_ref=... (the "
-                "reference set) or leave coverage_radius=None."
+                f"X_ref has {X_ref.shape[1]} features but X has {X.shape[1]}."
             )
-        self.inlier_mask_ = inliers
+        cov = self.radius_ if self.coverage_radius is None else self.coverage_radius
+        self.coverage_radius_ = float(cov)
+        near = _near(X, X_ref, self.coverage_radius_, self.n_jobs)
+        if not (near & inliers).any():
+            raise ValueError(
+                f"{who}: no inlier of X lies within coverage_radius="
+                f"{self.coverage_radius_:.4g} of X_ref. Increase "
+                "coverage_radius or check that X and X_ref share a space."
+            )
+        return inliers & near
 
+    def _sample(self, X, inliers, rng):
+        """Weights 1 / count, the draw among the inliers, the degree filter."""
+        n = X.shape[0]
         weight = np.zeros(n)
-        weight[inliers] = 1.0 / counts[inliers]
+        weight[inliers] = 1.0 / self.neighbor_counts_[inliers]
         weight /= weight[inliers].mean()
         self.sample_weight_ = weight
-
         pool = np.flatnonzero(inliers)
         idx, pi = self._draw(pool, weight[inliers], rng)
         self.inclusion_probabilities_ = np.zeros(n)
@@ -498,8 +507,7 @@ class DensityFlatteningSampler(BaseEstimator):
         self.degree_threshold_ = None
         if self.degree_quantile > 0:
             idx = self._degree_filter(X, idx)
-        self.sample_indices_ = idx
-        return self
+        return idx
 
     def fit_resample(self, X, y=None, *, X_ref=None):
         """Fit and return the drawn rows of ``X`` and ``y``.
