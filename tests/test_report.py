@@ -604,3 +604,32 @@ def test_dimension_finding_shows_lower_bounds_outside_the_range():
     }
     text = F.dimension(dims)
     assert "d between 2.3 and 6.1" in text and "gride >= 15.90" in text
+
+
+def test_dimension_finding_spans_the_intervals_of_firm_estimates():
+    from sksbi_manifold.report import findings as F
+
+    dims = {
+        "input": {"experimental": {"n_features": 256}},
+        "intrinsic_dimension": {
+            "experimental": {
+                "doubling": 2.3,
+                "correlation": 2.8,
+                "gride": 15.9,
+                "intervals": {
+                    "doubling": [2.04, 2.41],
+                    "correlation": [2.7, 2.93],
+                    "gride": [14.0, 17.0],
+                },
+                "lower_bounds": ["gride"],
+            },
+            "eigengap": 6.1,
+            "eigengap_interval": [5.9, 6.26],
+        },
+    }
+    text = F.dimension(dims)
+    # the lower bound's interval stays out of the range; the others widen it
+    assert "d between 2.0 and 6.3" in text
+    assert "doubling 2.30 [2.04, 2.41]" in text
+    assert "gride >= 15.90 [14.00, 17.00]" in text
+    assert "eigengap 6.10 [5.90, 6.26]" in text

@@ -27,6 +27,9 @@ UNDEFINED_WARN_FRACTION = 0.1
 # _nonuniform_measure); rows of its cross-check.
 MEASURE_RATIO = 0.5
 MEASURE_CHECK_ROWS = 1000
+# Half the KDE grid step of the vote (kde_mode's default 0.01): the accuracy
+# of a voted dimension_, added to both ends of its interval.
+VOTE_RESOLUTION = 0.005
 # Fewest rows of a fit: a count ratio N_2R / N_R among n rows is at most
 # n - 2 (one neighbour within R, all the others but one within 2R), so n rows
 # read dimensions up to log2(n - 2); below 10 rows not even 3 (fewer give a
@@ -44,6 +47,11 @@ SCAN_CONSTRAINTS = {
     "n_jobs": N_JOBS_CONSTRAINT,
     "device": [str, None],
     "verbose": ["verbose"],
+}
+# Every estimator's interval parameters (see BaseDimension._set_interval).
+INTERVAL_CONSTRAINTS = {
+    "n_bootstrap": [Interval(Integral, 0, None, closed="left")],
+    "confidence_level": [Interval(Real, 0, 1, closed="neither")],
 }
 BANDWIDTH_CONSTRAINT = [
     StrOptions({"silverman", "scott"}),
@@ -254,6 +262,39 @@ class BaseDimension(TransformerMixin, BaseEstimator):
                 UndefinedDimensionWarning,
                 stacklevel=4,
             )
+
+    def _set_interval(self, replicate, rng, *, resolution: float = 0.0) -> None:
+        """Set ``dimension_bootstrap_`` and ``dimension_ci_``.
+
+        ``replicate(idx)`` recomputes ``dimension_`` from the per-row
+        statistics of the sampled rows ``idx`` (drawn with replacement from
+        ``sample_indices_``), re-selecting the scale where the estimator's
+        statistics allow it; no distance is computed. The interval is the
+        percentile interval of ``n_bootstrap`` replicates. The stream is
+        drawn from ``rng`` after everything else, so ``dimension_`` does not
+        depend on ``n_bootstrap``. ``resolution`` widens both ends by the
+        accuracy of the estimate itself (a KDE vote is read on a grid).
+        """
+        self.dimension_bootstrap_ = self.dimension_ci_ = None
+        if self.n_bootstrap == 0:
+            return
+        stream = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
+        m = self.sample_indices_.size
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            # a replicate's warnings repeat the fit's (or its resampling's)
+            warnings.simplefilter("ignore", UndefinedDimensionWarning)
+            reps = np.array(
+                [replicate(stream.integers(0, m, m)) for _ in range(self.n_bootstrap)],
+                dtype=np.float64,
+            )
+        self.dimension_bootstrap_ = reps
+        finite = reps[np.isfinite(reps)]
+        tail = 50.0 * (1.0 - self.confidence_level)
+        if not finite.size:
+            self.dimension_ci_ = (np.nan, np.nan)
+            return
+        lo, hi = np.percentile(finite, [tail, 100.0 - tail])
+        self.dimension_ci_ = (float(lo - resolution), float(hi + resolution))
 
     def get_feature_names_out(self, input_features=None):
         """Output feature name: ``["local_dimension"]``.

@@ -7,13 +7,13 @@ from numbers import Integral
 from typing import ClassVar
 
 import numpy as np
-from sklearn.utils import check_random_state
+from sklearn.utils import Bunch, check_random_state
 
 from .._compat import Interval, StrOptions, _fit_context
 from .._geometry._device import check_device
 from .._geometry.progress import verbose_progress
 from ..exceptions import UndefinedDimensionWarning
-from ._base import SCAN_CONSTRAINTS, BaseDimension
+from ._base import INTERVAL_CONSTRAINTS, SCAN_CONSTRAINTS, BaseDimension
 from ._doubling import user_radii
 from ._scan import (
     doubling_grid,
@@ -147,6 +147,13 @@ class CorrelationDimension(BaseDimension):
     sample_size : int or None, default=5000
         Number of random rows whose neighbours are counted (against all
         rows); all rows if None or at least ``n_samples``.
+    n_bootstrap : int, default=100
+        Bootstrap replicates of ``dimension_`` behind ``dimension_ci_``:
+        the sampled rows' ball counts are resampled, and the fit range
+        re-selected and the slope refitted in each replicate. Replicates cost no
+        distance pass; 0 turns the interval off.
+    confidence_level : float, default=0.95
+        Level of the percentile interval ``dimension_ci_``.
     random_state : int, RandomState instance or None, default=None
         Seed of the row sample and of the automatic grid.
     n_jobs : int, default=None
@@ -199,6 +206,15 @@ class CorrelationDimension(BaseDimension):
         Sampled rows with fewer than two fit radii holding a neighbour.
     counts_ : ndarray of shape (n_sampled, n_count_radii)
         Self-excluded neighbour counts at ``count_radii_``.
+    dimension_ci_ : tuple of float or None
+        ``(low, high)``: the ``confidence_level`` percentile interval of the
+        bootstrap replicates (None with ``n_bootstrap=0``). It measures the
+        sampling variability of ``dimension_`` including its scale choice,
+        not its bias (noise raises a count-based estimate, curvature and
+        boundaries lower it; see :ref:`conv-intervals`); when
+        ``dimension_is_lower_bound_`` its high end bounds nothing.
+    dimension_bootstrap_ : ndarray of shape (n_bootstrap,) or None
+        The replicates (NaN where a replicate found no estimate).
     dimension_is_lower_bound_ : bool
         True (with a warning) when ``dimension_`` is within one of the largest
         slope the counts could show over ``fit_range_`` (higher dimensions
@@ -241,6 +257,7 @@ class CorrelationDimension(BaseDimension):
         "radii": [StrOptions({"auto"}), "array-like"],
         "min_pairs": [Interval(Integral, 1, None, closed="left")],
         **SCAN_CONSTRAINTS,
+        **INTERVAL_CONSTRAINTS,
     }
 
     def __init__(
@@ -254,6 +271,8 @@ class CorrelationDimension(BaseDimension):
         plateau_width=0.5,
         plateau_tol=0.1,
         sample_size=5000,
+        n_bootstrap=100,
+        confidence_level=0.95,
         random_state=None,
         n_jobs=None,
         device=None,
@@ -267,6 +286,8 @@ class CorrelationDimension(BaseDimension):
         self.plateau_width = plateau_width
         self.plateau_tol = plateau_tol
         self.sample_size = sample_size
+        self.n_bootstrap = n_bootstrap
+        self.confidence_level = confidence_level
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.device = device
@@ -292,13 +313,29 @@ class CorrelationDimension(BaseDimension):
         X = self._validate_fit(X)
         rng = check_random_state(self.random_state)
         rows = self._sample_rows(X.shape[0], rng)
-        auto = isinstance(self.radii, str)
-        if auto:
-            lo, hi = self._scan_bounds(X, rng)
-            radii, edges, pos_r, pos_2r = doubling_grid(
-                lo / 2.0**_EXTRA_OCTAVES, hi, self.n_radii
-            )
-        else:
+        edges, grid = self._radius_grid(X, rng)
+        counts = sample_counts(X, rows, edges, n_jobs=self.n_jobs, device=self.device)
+        if grid is None:
+            self._check_neighbors(X, counts[:, -1], edges[-1], "radii", rng)
+        law = self._scaling_law(counts, edges, grid, X.shape[0])
+        self._check_law(X, law, edges, grid, rng)
+        self._fit_X = X
+        self.sample_indices_ = rows
+        self._set_law(counts, edges, law, X.dtype)
+        nonuniform = self._nonuniform_measure(X, rng)
+        self._flag_lower_bound(
+            self._out_of_reach(law.mean_counts[law.fit[0]], X.shape[0]) or nonuniform
+        )
+        self._grid = grid
+        self._set_interval(self._replicate, rng)
+        return self
+
+    def _radius_grid(self, X, rng):
+        """Count radii ``edges`` and the octave grid ``(radii, pos_r, pos_2r)``.
+
+        The grid is None for user radii (every pair of neighbours is fitted).
+        """
+        if not isinstance(self.radii, str):
             edges = user_radii(self.radii, "radii")
             if edges.size < 2:
                 raise ValueError(
@@ -306,66 +343,102 @@ class CorrelationDimension(BaseDimension):
                     f"a slope, got radii={self.radii!r}. Pass a range of radii or "
                     "radii='auto'."
                 )
-        counts = sample_counts(X, rows, edges, n_jobs=self.n_jobs, device=self.device)
-        if not auto:
-            self._check_neighbors(X, counts[:, -1], edges[-1], "radii", rng)
+            return edges, None
+        lo, hi = self._scan_bounds(X, rng)
+        radii, edges, pos_r, pos_2r = doubling_grid(
+            lo / 2.0**_EXTRA_OCTAVES, hi, self.n_radii
+        )
+        return edges, (radii, pos_r, pos_2r)
+
+    def _scaling_law(self, counts, edges, grid, n: int) -> Bunch:
+        """The slope curve and the fit range of ``log C(R)`` from ``counts``.
+
+        No warning and no error: :meth:`_check_law` judges the result (the
+        bootstrap replicates call this on resampled rows).
+        """
         mean_counts = counts.mean(axis=0)
         log_e = np.log(edges)
         with np.errstate(divide="ignore"):
             log_c = np.where(mean_counts > 0, np.log(mean_counts), np.nan)
         # Every sampled ball holds all other rows: log C is flat by saturation.
-        full = mean_counts >= X.shape[0] - 1
+        full = mean_counts >= n - 1
         log_fit = np.where(full, np.nan, log_c)
-        ok = np.isfinite(log_fit)
-        if auto:
-            slopes = octave_slopes(log_e, log_fit, pos_r, pos_2r)
-            median = np.median(counts[:, pos_r], axis=0)
-            eligible = counts[:, pos_r].sum(axis=0) >= self.min_pairs
-            index, flatness = select_plateau(
-                radii, slopes, eligible, width=self.plateau_width, tol=self.plateau_tol
+        law = Bunch(mean_counts=mean_counts, log_c=log_c, full=full, no_plateau=False)
+        if grid is None:
+            law.update(
+                radii=edges,
+                slopes=neighbour_slopes(log_e, log_fit),
+                median=np.median(counts, axis=0),
+                flatness=np.full(edges.shape, np.nan),
+                fit=np.flatnonzero(np.isfinite(log_fit)),
+                pairs=counts.sum(axis=0),
             )
-            if index is None:  # tiny data: no plateau seen from both sides
-                usable = np.flatnonzero(np.isfinite(slopes) & (slopes > 0))
-                index = int(usable[-1]) if usable.size else radii.size - 1
-                self._warn_few_pairs(X, counts[:, pos_r].sum(axis=0).max())
-            fit = np.arange(pos_r[index], pos_2r[index] + 1)
-            fit = fit[ok[fit]]
-        else:
-            pos_r = np.arange(edges.size)
-            radii, median = edges, np.median(counts, axis=0)
-            slopes = neighbour_slopes(log_e, log_fit)
-            flatness = np.full(radii.shape, np.nan)
-            fit = np.flatnonzero(ok)
-            if full.any():
-                self._drop_saturated(X, edges, full, fit.size, rng)
-        if fit.size < 2:
+            return law
+        radii, pos_r, pos_2r = grid
+        slopes = octave_slopes(log_e, log_fit, pos_r, pos_2r)
+        pairs = counts[:, pos_r].sum(axis=0)
+        index, flatness = select_plateau(
+            radii,
+            slopes,
+            pairs >= self.min_pairs,
+            width=self.plateau_width,
+            tol=self.plateau_tol,
+        )
+        if index is None:  # tiny data: no plateau seen from both sides
+            usable = np.flatnonzero(np.isfinite(slopes) & (slopes > 0))
+            index = int(usable[-1]) if usable.size else radii.size - 1
+            law.no_plateau = True
+        fit = np.arange(pos_r[index], pos_2r[index] + 1)
+        law.update(
+            radii=radii,
+            slopes=slopes,
+            median=np.median(counts[:, pos_r], axis=0),
+            flatness=flatness,
+            fit=fit[np.isfinite(log_fit[fit])],
+            pairs=pairs,
+        )
+        return law
+
+    def _check_law(self, X, law, edges, grid, rng) -> None:
+        """Warn about a fit on too few pairs or saturated radii; raise if none."""
+        if law.no_plateau:
+            self._warn_few_pairs(X, law.pairs.max())
+        if grid is None and law.full.any():
+            self._drop_saturated(X, edges, law.full, law.fit.size, rng)
+        if law.fit.size < 2:
             raise ValueError(
                 f"CorrelationDimension: fewer than two radii have neighbours "
                 f"short of all {X.shape[0] - 1} other rows ({X.shape[0]} rows); "
                 "pass more rows, or radii with neighbours (or radii='auto')."
             )
-        self.dimension_, self.intercept_, self.rvalue_ = _ols(log_e[fit], log_c[fit])
-        self._fit_X = X
-        self.sample_indices_ = rows
-        self.n_pairs_ = counts[:, pos_r].sum(axis=0)
+
+    def _set_law(self, counts, edges, law, dtype) -> None:
+        log_e, fit = np.log(edges), law.fit
+        self.dimension_, self.intercept_, self.rvalue_ = _ols(
+            log_e[fit], law.log_c[fit]
+        )
+        self.n_pairs_ = law.pairs
         self.counts_ = counts
         self.count_radii_ = edges
         self.log_radii_ = log_e
-        self.log_correlation_ = log_c
-        self.radii_ = radii
-        self.dimension_by_radius_ = slopes
-        self.flatness_ = flatness
-        self.median_neighbors_ = median
+        self.log_correlation_ = law.log_c
+        self.radii_ = law.radii
+        self.dimension_by_radius_ = law.slopes
+        self.flatness_ = law.flatness
+        self.median_neighbors_ = law.median
         self.fit_radii_ = edges[fit]
         self.fit_range_ = (float(edges[fit[0]]), float(edges[fit[-1]]))
-        self.local_dimension_ = row_slopes(counts[:, fit], log_e[fit]).astype(X.dtype)
+        self.local_dimension_ = row_slopes(counts[:, fit], log_e[fit]).astype(dtype)
         self.summary_ = local_dimension_summary(self.local_dimension_)
         self.n_undefined_ = int(np.count_nonzero(np.isnan(self.local_dimension_)))
-        nonuniform = self._nonuniform_measure(X, rng)
-        self._flag_lower_bound(
-            self._out_of_reach(mean_counts[fit[0]], X.shape[0]) or nonuniform
-        )
-        return self
+
+    def _replicate(self, idx: np.ndarray) -> float:
+        """``dimension_`` refitted on the counts of the sampled rows ``idx``."""
+        n = self._fit_X.shape[0]
+        law = self._scaling_law(self.counts_[idx], self.count_radii_, self._grid, n)
+        if law.fit.size < 2:
+            return np.nan
+        return _ols(self.log_radii_[law.fit], law.log_c[law.fit])[0]
 
     def _out_of_reach(self, c_lo: float, n: int) -> str | None:
         """Why ``dimension_`` is a lower bound, or None.

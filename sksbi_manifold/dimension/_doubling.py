@@ -13,7 +13,13 @@ from sklearn.utils import Bunch, check_random_state
 from .._compat import StrOptions, _fit_context
 from .._geometry._device import check_device
 from .._geometry.progress import verbose_progress
-from ._base import BANDWIDTH_CONSTRAINT, SCAN_CONSTRAINTS, BaseDimension
+from ._base import (
+    BANDWIDTH_CONSTRAINT,
+    INTERVAL_CONSTRAINTS,
+    SCAN_CONSTRAINTS,
+    VOTE_RESOLUTION,
+    BaseDimension,
+)
 from ._boundary import boundary_points, tangent_shift
 from ._scan import (
     doubling_estimates,
@@ -58,6 +64,7 @@ def doubling_scan(
     width,
     tol,
     bandwidth,
+    modes=True,
 ):
     """Doubling estimates at every radius and the plateau choice.
 
@@ -67,7 +74,7 @@ def doubling_scan(
     all ``n_ref - 1`` other rows are never chosen (saturated counts).
 
     Returns a Bunch with ``local`` (n, K), ``mode`` (K,) (KDE mode per
-    radius), ``center`` (K,) (interquartile mean per radius),
+    radius; None with ``modes=False``), ``center`` (K,) (interquartile mean per radius),
     ``median_neighbors`` (K,), ``flatness`` (K,), ``index`` (the chosen
     radius) and ``level`` (the fallback of :func:`eligible_radii`, 0 when
     ``min_neighbors`` was met). When every radius is saturated (level 3)
@@ -76,7 +83,11 @@ def doubling_scan(
     """
     n_r, n_2r = counts[:, pos_r], counts[:, pos_2r]
     local = doubling_estimates(n_r, n_2r, n_ref - 1)
-    mode = np.array([kde_mode(col, bandwidth=bandwidth) for col in local.T])
+    mode = (
+        np.array([kde_mode(col, bandwidth=bandwidth) for col in local.T])
+        if modes  # the plateau reads the centres; the KDEs cost most
+        else None
+    )
     center = np.array([interquartile_mean(col) for col in local.T])
     median = np.median(n_r, axis=0)
     eligible, level = eligible_radii(
@@ -189,6 +200,13 @@ class DoublingDimension(BaseDimension):
     sample_size : int or None, default=5000
         Number of random rows whose local estimates are computed in ``fit``
         (against all rows); all rows if None or at least ``n_samples``.
+    n_bootstrap : int, default=100
+        Bootstrap replicates of ``dimension_`` behind ``dimension_ci_``:
+        the sampled rows' ball counts are resampled and the radius re-selected
+        in each replicate. Replicates cost no distance pass; 0 turns the
+        interval off.
+    confidence_level : float, default=0.95
+        Level of the percentile interval ``dimension_ci_``.
     random_state : int, RandomState instance or None, default=None
         Seed of the row sample and of the automatic grid.
     n_jobs : int, default=None
@@ -236,6 +254,15 @@ class DoublingDimension(BaseDimension):
     interior_mask_ : ndarray of bool of shape (n_sampled,)
         Sampled points whose estimate enters the vote (all with
         ``boundary="keep"``).
+    dimension_ci_ : tuple of float or None
+        ``(low, high)``: the ``confidence_level`` percentile interval of the
+        bootstrap replicates (None with ``n_bootstrap=0``). It measures the
+        sampling variability of ``dimension_`` including its scale choice,
+        not its bias (noise raises a count-based estimate, curvature and
+        boundaries lower it; see :ref:`conv-intervals`); when
+        ``dimension_is_lower_bound_`` its high end bounds nothing.
+    dimension_bootstrap_ : ndarray of shape (n_bootstrap,) or None
+        The replicates (NaN where a replicate found no estimate).
     dimension_is_lower_bound_ : bool
         True (with a warning) when ``dimension_`` is within one of the largest
         dimension the data can show at ``radius_``, ``log2((n - 1) / N_R)``
@@ -318,6 +345,7 @@ class DoublingDimension(BaseDimension):
         "bandwidth": BANDWIDTH_CONSTRAINT,
         "boundary": [StrOptions({"keep", "exclude"})],
         **SCAN_CONSTRAINTS,
+        **INTERVAL_CONSTRAINTS,
     }
 
     def __init__(
@@ -332,6 +360,8 @@ class DoublingDimension(BaseDimension):
         bandwidth="silverman",
         boundary="exclude",
         sample_size=5000,
+        n_bootstrap=100,
+        confidence_level=0.95,
         random_state=None,
         n_jobs=None,
         device=None,
@@ -346,6 +376,8 @@ class DoublingDimension(BaseDimension):
         self.bandwidth = bandwidth
         self.boundary = boundary
         self.sample_size = sample_size
+        self.n_bootstrap = n_bootstrap
+        self.confidence_level = confidence_level
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.device = device
@@ -428,7 +460,31 @@ class DoublingDimension(BaseDimension):
         self._flag_lower_bound(
             self._out_of_reach(np.median(counts[:, pos_r[scan.index]]), n) or nonuniform
         )
+        self._positions = (pos_r, pos_2r)
+        self._set_interval(self._replicate, rng, resolution=VOTE_RESOLUTION)
         return self
+
+    def _replicate(self, idx: np.ndarray) -> float:
+        """``dimension_`` from the counts of the sampled rows ``idx``.
+
+        The radius is re-selected (automatic scan); the boundary rows of the
+        fit stay excluded (their test needs distances).
+        """
+        pos_r, pos_2r = self._positions
+        scan = doubling_scan(
+            self.counts_[idx],
+            self.radii_,
+            pos_r,
+            pos_2r,
+            n_ref=self._fit_X.shape[0],
+            auto=isinstance(self.radius, str),
+            modes=False,
+            **self._scan_params(),
+        )
+        if scan.index is None:
+            return np.nan
+        local = scan.local[self.interior_mask_[idx], scan.index]
+        return kde_mode(local, bandwidth=self.bandwidth)
 
     def _out_of_reach(self, n_r: float, n: int) -> str | None:
         """Why ``dimension_`` is a lower bound, or None.

@@ -16,9 +16,16 @@ from .._geometry.distances import data_unit, radius_graph
 from .._geometry.kernels import entry_rows, gaussian_affinity
 from .._geometry.local_pca import weighted_local_pca
 from .._geometry.progress import verbose_progress
-from ._base import BANDWIDTH_CONSTRAINT, SCAN_CONSTRAINTS, BaseDimension
+from ._base import (
+    BANDWIDTH_CONSTRAINT,
+    INTERVAL_CONSTRAINTS,
+    SCAN_CONSTRAINTS,
+    VOTE_RESOLUTION,
+    BaseDimension,
+)
 from ._doubling import doubling_scan
 from ._scan import doubling_grid, sample_counts
+from ._summary import kde_mode
 
 # epsilon="auto": epsilon = AUTO_EPSILON_FACTOR * R*, R* the doubling-plateau
 # radius. With R*/3 the effective Gaussian neighbourhood is too small for a
@@ -199,6 +206,13 @@ class EigengapDimension(BaseDimension):
     n_radii, min_neighbors, max_fraction, plateau_width, plateau_tol : \
             see :class:`DoublingDimension`
         Scan used with ``epsilon="auto"``.
+    n_bootstrap : int, default=100
+        Bootstrap replicates of ``dimension_`` behind ``dimension_ci_``:
+        the sampled rows' local estimates are resampled at the fitted
+        ``epsilon_`` (another scale would need another distance pass).
+        Replicates cost no distance pass; 0 turns the interval off.
+    confidence_level : float, default=0.95
+        Level of the percentile interval ``dimension_ci_``.
     random_state : int, RandomState instance or None, default=None
         Seed of the row sample and of the scan.
     n_jobs : int, default=None
@@ -237,6 +251,15 @@ class EigengapDimension(BaseDimension):
         :func:`local_dimension_summary` of ``local_dimension_``.
     n_undefined_ : int
         Sampled points without any neighbour within ``radius_``.
+    dimension_ci_ : tuple of float or None
+        ``(low, high)``: the ``confidence_level`` percentile interval of the
+        bootstrap replicates (None with ``n_bootstrap=0``). It measures the
+        sampling variability of ``dimension_`` including its scale choice,
+        not its bias (noise raises a count-based estimate, curvature and
+        boundaries lower it; see :ref:`conv-intervals`); when
+        ``dimension_is_lower_bound_`` its high end bounds nothing.
+    dimension_bootstrap_ : ndarray of shape (n_bootstrap,) or None
+        The replicates (NaN where a replicate found no estimate).
     dimension_is_lower_bound_ : bool
         True (with a warning) when the kernel neighbourhood of a typical
         point holds more than ``max_fraction`` of the rows and the estimate
@@ -292,6 +315,7 @@ class EigengapDimension(BaseDimension):
         "center": [StrOptions({"weighted_mean", "point"})],
         "bandwidth": BANDWIDTH_CONSTRAINT,
         **SCAN_CONSTRAINTS,
+        **INTERVAL_CONSTRAINTS,
     }
 
     def __init__(
@@ -311,6 +335,8 @@ class EigengapDimension(BaseDimension):
         max_fraction=0.2,
         plateau_width=0.5,
         plateau_tol=0.1,
+        n_bootstrap=100,
+        confidence_level=0.95,
         random_state=None,
         n_jobs=None,
         device=None,
@@ -330,6 +356,8 @@ class EigengapDimension(BaseDimension):
         self.max_fraction = max_fraction
         self.plateau_width = plateau_width
         self.plateau_tol = plateau_tol
+        self.n_bootstrap = n_bootstrap
+        self.confidence_level = confidence_level
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.device = device
@@ -455,7 +483,12 @@ class EigengapDimension(BaseDimension):
             self.local_dimension_, f"radius_={self.radius_:.4g}"
         )
         self._flag_lower_bound(self._not_local(n_nb, X.shape[0]))
+        self._set_interval(self._replicate, rng, resolution=VOTE_RESOLUTION)
         return self
+
+    def _replicate(self, idx: np.ndarray) -> float:
+        """The vote over the local estimates of the sampled rows ``idx``."""
+        return kde_mode(self.local_dimension_[idx], bandwidth=self.bandwidth)
 
     def _not_local(self, n_neighbors: np.ndarray, n: int) -> str | None:
         """Why ``dimension_`` is a lower bound, or None.

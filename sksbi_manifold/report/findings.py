@@ -7,6 +7,8 @@ sentences themselves, so a reader can check them against the tables below.
 
 from __future__ import annotations
 
+import math
+
 # TSLasso: a parameter "parametrizes the manifold" when selected in at least
 # this share of the repeats (the paper reports the frequencies over 20 runs).
 SELECTED_SHARE = 0.5
@@ -14,8 +16,20 @@ SELECTED_SHARE = 0.5
 N_SE = 2.0
 
 
+def with_interval(r: dict, key: str) -> str:
+    """``r[key]`` with its bootstrap interval; lower bounds marked ``>=``."""
+    bound = ">= " if key in r.get("lower_bounds", []) else ""
+    lo, hi = r.get("intervals", {}).get(key, (math.nan, math.nan))
+    ci = f" [{lo:.2f}, {hi:.2f}]" if math.isfinite(lo) and math.isfinite(hi) else ""
+    return f"{bound}{r[key]:.2f}{ci}"
+
+
 def dimension(results: dict) -> str | None:
-    """Are the data low dimensional, and which d (the range over estimators)?"""
+    """Are the data low dimensional, and which d (the range over estimators)?
+
+    The range spans the 95 % intervals of the estimates that are not lower
+    bounds (each estimate is shown with its interval).
+    """
     dims = results.get("intrinsic_dimension")
     if not dims:
         return None
@@ -25,23 +39,27 @@ def dimension(results: dict) -> str | None:
     for name, r in dims.items():
         if not isinstance(r, dict):  # "eigengap": the embedded target rows
             continue
-        values = {k: r[k] for k in ("doubling", "correlation", "gride") if k in r}
+        r = {**r, "intervals": dict(r.get("intervals", {}))}
+        keys = [k for k in ("doubling", "correlation", "gride") if k in r]
         if name == target and "eigengap" in dims:
-            values["eigengap"] = dims["eigengap"]
+            r["eigengap"] = dims["eigengap"]
+            if "eigengap_interval" in dims:
+                r["intervals"]["eigengap"] = dims["eigengap_interval"]
+            keys.append("eigengap")
         # Estimates flagged as lower bounds are shown as such, not in the range.
-        bounds = set(r.get("lower_bounds", []))
-        firm = [v for k, v in values.items() if k not in bounds] or list(
-            values.values()
-        )
-        low, high = min(firm), max(firm)
-        each = ", ".join(
-            f"{k} {'>= ' if k in bounds else ''}{v:.2f}" for k, v in values.items()
-        )
+        firm = [k for k in keys if k not in r.get("lower_bounds", [])] or keys
+        span = [r[k] for k in firm] + [
+            v for k in firm for v in r["intervals"].get(k, ()) if math.isfinite(v)
+        ]
+        low, high = min(span), max(span)
+        each = ", ".join(f"{k} {with_interval(r, k)}" for k in keys)
         parts.append(f"{name}: d between {low:.1f} and {high:.1f} ({each})")
     return (
         f"Low dimensional: in R^{n_features}, "
         + "; ".join(parts)
-        + ". Where they disagree, trust the eigengap: doubling and correlation "
+        + ". Brackets: 95 % bootstrap intervals (sampling variability and the "
+        "scale choice, not bias). Where the estimators disagree, trust the "
+        "eigengap: doubling and correlation "
         "count volumes (ambient noise raises them, boundaries and curvature "
         "lower them), GRIDE reads neighbour-distance ratios (the most accurate "
         "on clean benchmark manifolds, raised by ambient noise), the eigengap "

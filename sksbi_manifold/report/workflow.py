@@ -33,7 +33,7 @@ from ..datasets import (
 )
 from ..exceptions import InputError
 from . import figures
-from .findings import findings
+from .findings import findings, with_interval
 from .html import write_html
 
 log = logging.getLogger("sksbi_manifold.report")
@@ -281,34 +281,14 @@ def _every_row(what: str, X, fn, known=None, values=None, quiet=()) -> np.ndarra
 # Stages
 # --------------------------------------------------------------------------- #
 def _dimension(state: _State) -> None:
-    from ..dimension import CorrelationDimension, DoublingDimension, GrideDimension
-
     cfg = state.config
     rng = np.random.default_rng(cfg.random_state)
     curves, out = {}, {}
     for ds in filter(None, (state.target, state.reference)):
         rows = _subsample(ds.X.shape[0], cfg.n_dimension, rng)
         log.info("intrinsic dimension: %d %s rows", rows.size, ds.name)
-        X = ds.X[rows]
-        seed = cfg.random_state  # the estimators sample rows: same seed, same report
-        dd = DoublingDimension(random_state=seed, n_jobs=cfg.n_jobs).fit(X)
-        cd = CorrelationDimension(random_state=seed, n_jobs=cfg.n_jobs).fit(X)
-        gd = GrideDimension(random_state=seed, n_jobs=cfg.n_jobs).fit(X)
-        curves[ds.name] = dd
-        out[ds.name] = {
-            "doubling": float(dd.dimension_),
-            "doubling_radius": float(dd.radius_),
-            "correlation": float(cd.dimension_),
-            "gride": float(gd.dimension_),
-            "lower_bounds": [
-                name
-                for name, est in (("doubling", dd), ("correlation", cd), ("gride", gd))
-                if est.dimension_is_lower_bound_
-            ],
-            "n_rows": int(X.shape[0]),
-        }
-        if ds is state.target:
-            state.fitted.doubling = dd
+        curves[ds.name], out[ds.name] = _fit_dimensions(ds.X[rows], cfg)
+    state.fitted.doubling = curves[state.target.name]
     state.results["intrinsic_dimension"] = out
     _record_size(
         state,
@@ -318,7 +298,6 @@ def _dimension(state: _State) -> None:
         cfg.n_dimension,
     )
     dd = state.fitted.doubling
-    n_voted = dd.local_dimension_.size
     state.sections.append(
         (
             "Intrinsic dimension",
@@ -327,7 +306,7 @@ def _dimension(state: _State) -> None:
                     cfg.out,
                     dd,
                     "local doubling dimension",
-                    note=f"{n_voted} rows sampled for the vote.",
+                    note=f"{dd.local_dimension_.size} rows sampled for the vote.",
                 ),
                 figures.dimension_vs_radius(cfg.out, curves),
             ],
@@ -336,20 +315,55 @@ def _dimension(state: _State) -> None:
     )
 
 
+def _fit_dimensions(X: np.ndarray, cfg: ReportConfig) -> tuple[object, dict]:
+    """The three count- and ratio-based estimates of one set, with intervals."""
+    from ..dimension import CorrelationDimension, DoublingDimension, GrideDimension
+
+    seed = cfg.random_state  # the estimators sample rows: same seed, same report
+    fitted = {
+        name: Est(random_state=seed, n_jobs=cfg.n_jobs).fit(X)
+        for name, Est in (
+            ("doubling", DoublingDimension),
+            ("correlation", CorrelationDimension),
+            ("gride", GrideDimension),
+        )
+    }
+    dd = fitted["doubling"]
+    result = {name: float(est.dimension_) for name, est in fitted.items()}
+    result.update(
+        doubling_radius=float(dd.radius_),
+        intervals={
+            name: list(est.dimension_ci_)
+            for name, est in fitted.items()
+            if est.dimension_ci_ is not None
+        },
+        lower_bounds=[
+            name for name, est in fitted.items() if est.dimension_is_lower_bound_
+        ],
+        n_rows=int(X.shape[0]),
+    )
+    return dd, result
+
+
 def _dimension_table(out: dict) -> list[list]:
-    rows = [["set", "doubling (KDE mode)", "at radius", "correlation", "GRIDE", "rows"]]
+    rows = [
+        [
+            "set",
+            "doubling (KDE mode) [95 % interval]",
+            "at radius",
+            "correlation",
+            "GRIDE",
+            "rows",
+        ]
+    ]
     for name, r in out.items():
-
-        def shown(key: str, r=r) -> str:  # lower bounds marked as in Findings
-            return f"{'>= ' if key in r['lower_bounds'] else ''}{r[key]:.2f}"
-
         rows.append(
             [
                 name,
-                shown("doubling"),
+                with_interval(r, "doubling"),
                 f"{r['doubling_radius']:.3g}",
-                shown("correlation"),
-                shown("gride"),
+                with_interval(r, "correlation"),
+                with_interval(r, "gride"),
                 r["n_rows"],
             ]
         )
@@ -702,7 +716,10 @@ def _eigengap(state: _State) -> None:
     eg = EigengapDimension(
         epsilon=dm, random_state=cfg.random_state, n_jobs=cfg.n_jobs
     ).fit(state.fitted.Xs)
-    state.results["intrinsic_dimension"]["eigengap"] = float(eg.dimension_)
+    dims = state.results["intrinsic_dimension"]
+    dims["eigengap"] = float(eg.dimension_)
+    if eg.dimension_ci_ is not None:
+        dims["eigengap_interval"] = list(eg.dimension_ci_)
     state.fitted.eigengap = eg
     state.sections.append(
         (
