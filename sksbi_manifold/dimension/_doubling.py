@@ -336,6 +336,9 @@ class DoublingDimension(BaseDimension):
     >>> est = DoublingDimension(random_state=0).fit(X)
     >>> round(est.dimension_)
     2
+    >>> low, high = est.dimension_ci_  # 95 % bootstrap interval
+    >>> bool(low < 2.0 < high)
+    True
     >>> est.transform(X[:5]).shape
     (5, 1)
     """
