@@ -422,22 +422,55 @@ class DoublingDimension(BaseDimension):
         rows = self._sample_rows(X.shape[0], rng)
         radii, edges, pos_r, pos_2r = self._grid(X, rng)
         counts = sample_counts(X, rows, edges, n_jobs=self.n_jobs, device=self.device)
+        scan = self._scan(X, counts, radii, pos_r, pos_2r, rng)
+        self._fit_X = X
+        self.sample_indices_ = rows
+        self.counts_ = counts
+        self.count_radii_ = edges
+        self._positions = (pos_r, pos_2r)
+        self._set_scan(scan, radii, X.dtype)
+        at_2r = counts[:, pos_2r[scan.index]]
+        if self.boundary == "exclude":
+            self._exclude_boundary(X, rows, np.median(at_2r), rng)
+        summary = self._set_vote(self.local_dimension_[self.interior_mask_])
+        self.dimension_vote_ = summary.vote
+        n = X.shape[0]
+        self.n_undefined_ = self._warn_undefined(
+            self.local_dimension_,
+            f"radius_={self.radius_:.4g}",
+            n_full=np.count_nonzero(at_2r >= n - 1),
+        )
+        nonuniform = self._nonuniform_measure(X, rng)
+        self._flag_lower_bound(
+            self._out_of_reach(np.median(counts[:, pos_r[scan.index]]), n) or nonuniform
+        )
+        self._set_interval(self._replicate, rng, resolution=VOTE_RESOLUTION)
+        return self
+
+    def _scan(self, X, counts, radii, pos_r, pos_2r, rng):
+        """The doubling scan of ``counts``; errors and warnings of its choice."""
         auto = isinstance(self.radius, str)
         if not auto:
             # a fixed radius (or every radius of a grid) without any neighbour
             self._check_neighbors(X, counts[:, pos_r[-1]], radii[-1], "radius", rng)
-        n = X.shape[0]
         scan = doubling_scan(
-            counts, radii, pos_r, pos_2r, n_ref=n, auto=auto, **self._scan_params()
+            counts,
+            radii,
+            pos_r,
+            pos_2r,
+            n_ref=X.shape[0],
+            auto=auto,
+            **self._scan_params(),
         )
         if scan.index is None:
             self._raise_saturated(X, "radius", self.radius, "2R", rng)
         if auto:
             self._check_scan(X, scan, radii)
-        self._fit_X = X
-        self.sample_indices_ = rows
-        self.counts_ = counts
-        self.count_radii_ = edges
+        return scan
+
+    def _set_scan(self, scan, radii, dtype) -> None:
+        """The scan's curves and the local estimates at the chosen radius."""
+        pos_2r = self._positions[1]
         self.radii_ = radii
         self.dimension_by_radius_ = scan.mode
         self.center_by_radius_ = scan.center
@@ -445,27 +478,11 @@ class DoublingDimension(BaseDimension):
         self.median_neighbors_ = scan.median_neighbors
         self.flatness_ = scan.flatness
         self.radius_ = float(radii[scan.index])
-        self._outer_radius = float(edges[pos_2r[scan.index]])  # 2 * radius_
-        self.local_dimension_ = scan.local[:, scan.index].astype(X.dtype)
-        self.interior_mask_ = np.ones(rows.size, dtype=bool)
-        self.boundary_shift_ = np.full(rows.size, np.nan)
-        if self.boundary == "exclude":
-            typical = np.median(counts[:, pos_2r[scan.index]])
-            self._exclude_boundary(X, rows, typical, rng)
-        summary = self._set_vote(self.local_dimension_[self.interior_mask_])
-        self.dimension_vote_ = summary.vote
-        self.n_undefined_ = self._warn_undefined(
-            self.local_dimension_,
-            f"radius_={self.radius_:.4g}",
-            n_full=np.count_nonzero(counts[:, pos_2r[scan.index]] >= n - 1),
-        )
-        nonuniform = self._nonuniform_measure(X, rng)
-        self._flag_lower_bound(
-            self._out_of_reach(np.median(counts[:, pos_r[scan.index]]), n) or nonuniform
-        )
-        self._positions = (pos_r, pos_2r)
-        self._set_interval(self._replicate, rng, resolution=VOTE_RESOLUTION)
-        return self
+        self._outer_radius = float(self.count_radii_[pos_2r[scan.index]])  # 2 R
+        self.local_dimension_ = scan.local[:, scan.index].astype(dtype)
+        n_rows = scan.local.shape[0]
+        self.interior_mask_ = np.ones(n_rows, dtype=bool)
+        self.boundary_shift_ = np.full(n_rows, np.nan)
 
     def _replicate(self, idx: np.ndarray) -> float:
         """``dimension_`` from the counts of the sampled rows ``idx``.
