@@ -41,10 +41,11 @@ BATCH = 128
 SNR_BINS = [-3.0, -2.5, -2.0, -1.5, -1.0]  # log10 SNR
 
 
-def simulate(coords, theta, n, seed, easy=False):
-    prior = {"log_snr": (np.log(1e-2), np.log(1e-1))} if easy else {}
+def simulate(coords, theta, n, seed, easy=None, n_jobs=2):
+    """Images, theta and log10 SNR; ``easy``: lowest log10 SNR of the easy prior."""
+    prior = {"log_snr": (easy * np.log(10), np.log(1e-1))} if easy is not None else {}
     sim = simulate_particles(
-        coords, n, theta=theta, random_state=seed, n_jobs=2, **prior
+        coords, n, theta=theta, random_state=seed, n_jobs=n_jobs, **prior
     )
     x = torch.from_numpy(standardize_images(sim.images)[:, None])
     return x, sim.params[:, 0], sim.params[:, 1] / np.log(10)
@@ -85,34 +86,47 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=819_200)  # 100 rounds
     parser.add_argument("--width", type=int, default=24)
     parser.add_argument("--blocks", type=int, default=1)
+    parser.add_argument("--stem", type=int, default=0, help="blocks at 32 x 32")
     parser.add_argument("--head", choices=["pool", "flatten"], default="pool")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--batch", type=int, default=BATCH)
+    parser.add_argument("--weight-decay", type=float, default=1e-4)
+    parser.add_argument("--easy-fraction", type=float, default=0.25)
+    parser.add_argument("--easy-log10-snr", type=float, default=-2.0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--eval-every", type=int, default=10, help="rounds")
     parser.add_argument("--out", type=Path, default=OUT, help="folder for the weights")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     seeds = np.random.SeedSequence(args.seed)  # one simulator seed per round
     adk = load_adk("dims", 20, rmsd_range=SIMULATED_RMSD)
     mu, scale = float(adk.rmsd.mean()), float(adk.rmsd.std())
-    x_val, th_val, snr_val = simulate(adk.coords, adk.rmsd, 6000, seed=12345)
+    x_val, th_val, snr_val = simulate(
+        adk.coords, adk.rmsd, 6000, seed=12345, n_jobs=args.threads
+    )
 
-    model = build_encoder(args.width, args.blocks, args.head)
+    model = build_encoder(args.width, args.blocks, args.head, args.stem)
     n_rounds = -(-args.images // ROUND)
-    steps = n_rounds * (ROUND // BATCH)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    steps = n_rounds * (ROUND // args.batch)
+    opt = torch.optim.AdamW(
+        model.parameters(), lr=args.lr, weight_decay=args.weight_decay
+    )
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=args.lr, total_steps=steps, pct_start=0.05
     )
     start, history = time.perf_counter(), []
     for r, seed in enumerate(seeds.generate_state(n_rounds)):
-        easy = r < n_rounds // 4
-        x, theta, _ = simulate(adk.coords, adk.rmsd, ROUND, seed, easy=easy)
+        easy = args.easy_log10_snr if r < n_rounds * args.easy_fraction else None
+        x, theta, _ = simulate(
+            adk.coords, adk.rmsd, ROUND, seed, easy=easy, n_jobs=args.threads
+        )
         target = torch.from_numpy(((theta - mu) / scale).astype(np.float32))
         order = torch.randperm(ROUND)
         losses = []
-        for b in range(0, ROUND, BATCH):
-            idx = order[b : b + BATCH]
+        for b in range(0, ROUND - args.batch + 1, args.batch):
+            idx = order[b : b + args.batch]
             _, logits, m, log_sd = model(x[idx])
             loss = -mixture_log_prob(logits, m, log_sd, target[idx]).mean()
             opt.zero_grad()
@@ -120,7 +134,7 @@ def main() -> None:
             opt.step()
             sched.step()
             losses.append(loss.item())
-        if r % 10 == 9 or r == n_rounds - 1:
+        if r % args.eval_every == args.eval_every - 1 or r == n_rounds - 1:
             score = evaluate(model, x_val, th_val, snr_val, mu, scale)
             elapsed = time.perf_counter() - start
             history.append(
@@ -146,8 +160,13 @@ def main() -> None:
         "width": args.width,
         "blocks": args.blocks,
         "head": args.head,
+        "stem": args.stem,
         "seed": args.seed,
         "lr": args.lr,
+        "batch": args.batch,
+        "weight_decay": args.weight_decay,
+        "easy_fraction": args.easy_fraction,
+        "easy_log10_snr": args.easy_log10_snr,
         "torch": torch.__version__,
         "final": history[-1],
         "history": history,
@@ -159,6 +178,7 @@ def main() -> None:
             "width": args.width,
             "blocks": args.blocks,
             "head": args.head,
+            "stem": args.stem,
             "theta_mean": mu,
             "theta_scale": scale,
             "record": json.dumps(record),
