@@ -29,7 +29,7 @@ from .._compat import (
     _fit_context,
     validate_params,
 )
-from .._geometry import distances, kernels, local_pca, scales
+from .._geometry import kernels, local_pca, scales
 from .._geometry.progress import verbose_progress
 from .._validation import (
     N_JOBS_CONSTRAINT,
@@ -75,8 +75,7 @@ def _row_affinity(X, rows: np.ndarray, epsilon: float, radius_ratio: float, n_jo
     """
     n = X.shape[0]
     radius = radius_ratio * epsilon
-    graph = distances.radius_graph(X[rows], radius, X, n_jobs=n_jobs)
-    W = kernels.gaussian_affinity(graph, epsilon, radius=radius)
+    W = kernels.radius_affinity(X[rows], epsilon, radius, X, n_jobs=n_jobs)
     counts = np.zeros(n, dtype=np.int64)
     counts[rows] = np.diff(W.indptr)
     indptr = np.concatenate([[0], np.cumsum(counts)])
