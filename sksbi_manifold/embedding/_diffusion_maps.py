@@ -39,6 +39,7 @@ from .._geometry.laplacian import (
 )
 from .._geometry.metric import riemannian_metric
 from .._geometry.progress import verbose_progress
+from .._geometry.scales import knn_rule_epsilon
 from .._validation import (
     N_JOBS_CONSTRAINT,
     check_kernel_scale,
@@ -437,7 +438,10 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
 
     _parameter_constraints: ClassVar[dict] = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "epsilon": [StrOptions({"gc"}), Interval(Real, 0, None, closed="neither")],
+        "epsilon": [
+            StrOptions({"gc", "knn"}),
+            Interval(Real, 0, None, closed="neither"),
+        ],
         "radius_ratio": [Interval(Real, 0, None, closed="neither")],
         "alpha": [Interval(Real, 0, 1, closed="both")],
         "diffusion_time": [Interval(Real, 0, None, closed="left")],
@@ -600,6 +604,7 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         X, dtype = self._validate(X, reset=True)
         n_components = self._resolve_n_components(X.shape[0])
         rng = check_random_state(self.random_state)
+        self.knn_neighbors_ = None
         if self._affinity_given:
             W, epsilon, radius, dims = self._user_affinity(X)
             graph_full = rho = None
@@ -680,14 +685,24 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
             check_not_constant(X, who)
             check_kernel_scale(X, who)
             data, graph_full = X, None
-        searching = isinstance(self.epsilon, str)
+        searching = self.epsilon == "gc"
+        knn_rule = self.epsilon == "knn"
         # With a fixed width the dimension is only needed by ``score`` (and the
         # adaptive exponent): an estimate is otherwise deferred to ``score``.
+        # The k-NN rule estimates its own from its k-NN pass when none is given.
         need_dims = searching or self.intrinsic_dim is not None or self._adaptive
-        dims = self._resolve_intrinsic_dim(X) if need_dims else None
+        dims = None
+        if knn_rule:
+            epsilon, dims = self._knn_epsilon(data, rng)
+            graph = None
+            self.gc_radii_ = self.gc_loss_ = self.gc_distortions_ = None
+        elif need_dims:
+            dims = self._resolve_intrinsic_dim(X)
         rho = self._fit_bandwidths(X) if self._adaptive else None
         if searching:
             epsilon, graph = self._search_epsilon(data, dims, rho, rng)
+        elif knn_rule:
+            pass
         else:
             epsilon, graph = float(self.epsilon), None
             if not self._precomputed:
@@ -720,6 +735,31 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
             )
         self._rho_unit = float(np.median(rho0))
         return rho0 / self._rho_unit
+
+    def _knn_epsilon(self, data, rng):
+        """``epsilon="knn"``: the spectral k-NN width rule (see :ref:`conv-knn`)."""
+        tic = time.perf_counter()
+        n_features = None if self._precomputed else data.shape[1]
+        dims = None
+        if self.intrinsic_dim is not None:
+            dims = resolve_dims(self.intrinsic_dim, n_features)
+        rule = knn_rule_epsilon(
+            data,
+            None if dims is None else float(np.max(dims)),
+            random_state=rng,
+            n_jobs=self.n_jobs,
+            device=self.device,
+        )
+        if dims is None:
+            d = int(rule.dim)
+            dims = resolve_dims(d if n_features is None else min(d, n_features))
+        self.knn_neighbors_ = rule.n_neighbors
+        self._log(
+            f"k-NN width rule: median distance to neighbour {rule.n_neighbors} "
+            f"(d={rule.dim:g}): epsilon={rule.epsilon:.4g} "
+            f"({time.perf_counter() - tic:.2f} s)"
+        )
+        return rule.epsilon, dims
 
     def _search_epsilon(self, data, dims, rho, rng):
         """``epsilon="gc"``: geometric consistency over the kernel in use."""
