@@ -195,13 +195,16 @@ def _argmin_last(scores: np.ndarray) -> int:
 # spectral optima lie at 21 / 36 and ~18 / ~65 neighbours within epsilon).
 KNN_RULE_FACTOR = 0.068
 KNN_RULE_SAMPLE = 1000
-# Neighbours of the k-NN dimension estimate when no dimension is given.
+# Fewest neighbours the rule uses (high d / small n: keeps the graph connected).
+KNN_RULE_MIN = 8
+# Fewest neighbours of the k-NN dimension estimate when no dimension is given
+# (it uses all k(d=1) of the pass: at that scale noise inflates it less).
 _MLE_NEIGHBORS = 20
 
 
 def knn_rule_neighbors(n_samples: int, dim: float) -> int:
     """``k`` of the spectral k-NN width rule for ``n_samples`` rows of dimension
-    ``dim``: ``round(0.068 n**(4/(d+4)))``, at least 2 and below ``n``.
+    ``dim``: ``round(0.068 n**(4/(d+4)))``, at least 8 and below ``n``.
 
     The graph Laplacian's eigenvalue error is ``O(epsilon**2)`` (bias) plus a
     fluctuation ``O((n epsilon**d)**-1/2)`` (Cheng and Wu 2022, eigenvalue
@@ -209,7 +212,7 @@ def knn_rule_neighbors(n_samples: int, dim: float) -> int:
     n**(-1/(d+4))`` holds ``n epsilon**d ~ n**(4/(d+4))`` neighbours.
     """
     k = round(KNN_RULE_FACTOR * float(n_samples) ** (4.0 / (float(dim) + 4.0)))
-    return int(min(max(k, 2), n_samples - 1))
+    return int(min(max(k, KNN_RULE_MIN), n_samples - 1))
 
 
 def knn_mle_dimension(dist: np.ndarray) -> float:
@@ -249,10 +252,10 @@ def knn_rule_epsilon(
 
     ``k = knn_rule_neighbors(n, d)``, measured from ``sample_size`` random
     rows against all rows (one ``sample x n`` k-NN pass). ``dim=None``
-    estimates ``d`` from the same pass (Levina-Bickel over the 20 nearest
-    neighbours, rounded, at least 1). ``X`` is the data, or a sparse
-    symmetric distance graph (explicit zero self pairs) that stores at least
-    the ``k`` nearest neighbours of every row. See :ref:`conv-knn`.
+    estimates ``d`` from the same pass (Levina-Bickel over its ``k(d=1)``,
+    at least 20, nearest neighbours, rounded, at least 1). ``X`` is the
+    data, or a sparse symmetric distance graph (explicit zero self pairs)
+    that stores at least the ``k`` nearest neighbours of every row. See :ref:`conv-knn`.
     """
     import scipy.sparse as sp
 
@@ -269,7 +272,7 @@ def knn_rule_epsilon(
         dist = knn_distances(X[rows], k_max + 1, X, n_jobs=n_jobs, device=device)
         dist = dist[:, 1:]  # the sampled row itself
     if dim is None:
-        dim = knn_mle_dimension(dist[:, : min(_MLE_NEIGHBORS, dist.shape[1])])
+        dim = knn_mle_dimension(dist)
         dim = float(max(1, round(dim))) if np.isfinite(dim) else 2.0
     k = knn_rule_neighbors(n, dim)
     kth = dist[:, min(k, dist.shape[1]) - 1]

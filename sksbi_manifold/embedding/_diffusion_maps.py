@@ -212,10 +212,21 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         Number of non-trivial eigenvectors (the paper uses 20). More than the
         ``n_samples - 2`` that a graph on the training rows has are clipped,
         with a warning (``n_components_`` is the number used).
-    epsilon : "gc" or float, default="gc"
+    epsilon : "gc", "knn" or float, default="gc"
         Kernel width, or ``"gc"`` to select it by geometric consistency over
-        ``gc_radii``. A width at or above the data's diameter (every kernel
-        weight >= 1/e: no geometry left) is a ValueError.
+        ``gc_radii`` (the paper's choice: it makes the dual metric consistent,
+        for IES and Riemannian relaxation), or ``"knn"``, the spectral k-NN
+        rule: the median distance (over 1,000 random rows) to the ``k``-th
+        nearest neighbour, ``k = round(0.068 n**(4/(d+4)))`` (the neighbour
+        count of the eigenvalue-optimal width, bias ``epsilon**2`` against
+        fluctuations ``(n epsilon**d)**-1/2``; factor calibrated on the unit
+        sphere and flat torus), ``d`` the largest ``intrinsic_dim`` or, if
+        None, a k-NN maximum-likelihood estimate from the same pass. It costs
+        one k-NN pass of 1,000 rows and is the width to use for spectra and
+        diffusion coordinates (20,000 rows: ratio error 0.0053 sphere, 0.0046
+        torus, against GC's 0.0131 / 0.0073; see :ref:`conv-knn`). A width at
+        or above the data's diameter (every kernel weight >= 1/e: no geometry
+        left) is a ValueError.
     radius_ratio : float, default=3.0
         Cutoff radius over ``epsilon`` (weight ``exp(-9)`` at the cutoff).
     alpha : float, default=1.0
@@ -254,7 +265,10 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         back to LOBPCG if it does not converge). ARPACK is usually the fastest
         choice from a few hundred points on.
     eigen_tol : "auto" or float, default="auto"
-        Solver tolerance ("auto": ARPACK machine precision, LOBPCG 1e-8).
+        Solver tolerance ("auto": ARPACK machine precision below 5,000 rows;
+        from 5,000 rows a float32 ARPACK run at 1e-6 refined by one float64
+        Rayleigh-Ritz step, eigenvalues to ~1e-12 and residuals ~1e-6, with a
+        float64 fallback; LOBPCG 1e-8).
     metric : {"euclidean", "cosine", "precomputed"}, default="euclidean"
         With "precomputed", ``X`` is a distance graph: a sparse matrix of
         shape (n, n) storing the distances of (at least) every pair within
@@ -349,11 +363,14 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
     degrees_ : ndarray of shape (n_samples,)
         Degrees ``q`` of ``W`` (used by the Nystrom extension).
     intrinsic_dim_ : ndarray of int or None
-        Dimension(s) used by the consistency search and :meth:`score`; None
-        when ``epsilon`` is a number and ``intrinsic_dim=None`` (``score``
-        then estimates it from the training data).
+        Dimension(s) used by the consistency search (or the k-NN rule) and
+        :meth:`score`; None when ``epsilon`` is a number and
+        ``intrinsic_dim=None`` (``score`` then estimates it from the training
+        data).
     gc_radii_ : ndarray of shape (n_radii,) or None
-        Radii searched (None when ``epsilon`` is a number).
+        Radii searched (None unless ``epsilon="gc"``).
+    knn_neighbors_ : int or None
+        ``k`` of the k-NN width rule (``epsilon="knn"``), else None.
     gc_loss_ : ndarray of shape (n_radii,) or None
         Distortion curve (mean over ``intrinsic_dim_``) that was minimised.
     gc_distortions_ : ndarray of shape (n_dims, n_radii) or None
