@@ -1,7 +1,8 @@
 """Diffusion maps against pydiffmap and megaman, scale-free and side by side.
 
     python benchmarks/bench_embedding.py [--sizes 5000 20000 50000]
-        [--kinds sphere torus] [--methods gc fixed pydiffmap megaman]
+        [--kinds sphere torus] [--methods gc fixed knn knn_adaptive pydiffmap
+        megaman]
         [--repeats 3] [--n-jobs 2] [--markdown results.md] [--json rows.json]
     python benchmarks/bench_embedding.py --scan 0.05 0.07 0.1 0.14 0.2
         [--sizes 20000] [--kinds sphere torus]
@@ -19,6 +20,13 @@ included, in a fresh process:
   ``spectrum_`` is scored.
 * ``fixed``: the same estimator with ``epsilon`` fixed to the width ``gc``
   found at that size and kind (the embedding alone).
+* ``knn``: ``DiffusionMapsGC(n_components=16, epsilon="knn")``: the spectral
+  k-NN width rule (median distance to the ``k``-th neighbour, ``k = 0.068
+  n**(4/(d+4))``, ``d`` from its own k-NN pass), fixed kernel.
+* ``knn_adaptive``: the same width rule with ``kernel="adaptive"`` (Berry-Harlim
+  variable bandwidth, ``n_neighbors=32``).
+* ``gc_adaptive``: geometric consistency over the adaptive kernel (not in the
+  default list: slow).
 * ``pydiffmap``: ``DiffusionMap.from_sklearn(alpha=1.0, k=64, epsilon="bgh",
   n_evecs=16)``, its documented constructor with its own bandwidth rule (BGH)
   and neighbour search (scikit-learn, ``n_jobs``); ``-evals`` scored.
@@ -139,11 +147,16 @@ def _canonical_correlation(vectors: np.ndarray, spaces, exact) -> float:
 # --------------------------------------------------------------------------- #
 # Methods: each returns (eigenvalues, eigenvectors, info)
 # --------------------------------------------------------------------------- #
-def _ours(X, n_jobs, epsilon="gc"):
+def _ours(X, n_jobs, epsilon="gc", kernel="fixed"):
     from sksbi_manifold.embedding import DiffusionMapsGC
 
     dm = DiffusionMapsGC(
-        N_PAIRS, epsilon=epsilon, n_jobs=n_jobs, random_state=0, store_graph=False
+        N_PAIRS,
+        epsilon=epsilon,
+        kernel=kernel,
+        n_jobs=n_jobs,
+        random_state=0,
+        store_graph=False,
     ).fit(X)
     info = {"epsilon": dm.epsilon_}
     if dm.gc_radii_ is not None:
@@ -221,6 +234,12 @@ def _run(method, kind, n, n_jobs, epsilon):
             lam, vec, info = _ours(X, n_jobs)
         elif method in ("fixed", "scan"):
             lam, vec, info = _ours(X, n_jobs, epsilon)
+        elif method == "knn":
+            lam, vec, info = _ours(X, n_jobs, "knn")
+        elif method == "knn_adaptive":
+            lam, vec, info = _ours(X, n_jobs, "knn", kernel="adaptive")
+        elif method == "gc_adaptive":
+            lam, vec, info = _ours(X, n_jobs, "gc", kernel="adaptive")
         elif method == "pydiffmap":
             lam, vec, info = _pydiffmap(X, n_jobs)
         elif method == "megaman":
@@ -348,7 +367,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[5000, 20000, 50000])
     parser.add_argument("--kinds", nargs="+", default=["sphere", "torus"])
     parser.add_argument(
-        "--methods", nargs="+", default=["gc", "fixed", "pydiffmap", "megaman"]
+        "--methods",
+        nargs="+",
+        default=["gc", "fixed", "knn", "knn_adaptive", "pydiffmap", "megaman"],
     )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--n-jobs", type=int, default=2)
