@@ -64,7 +64,11 @@ def test_interval_narrows_with_more_rows(Est):
     def width(n):
         ws = []
         for seed in range(3):
-            lo, hi = Est(random_state=seed).fit(_sphere(n, seed)).dimension_ci_
+            lo, hi = (
+                Est(n_bootstrap=100, random_state=seed)
+                .fit(_sphere(n, seed))
+                .dimension_ci_
+            )
             ws.append(hi - lo)
         return np.median(ws)
 
@@ -82,7 +86,11 @@ def test_interval_covers_the_dimension_of_a_clean_sphere(Est):
     for seed in range(8):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            lo, hi = Est(random_state=seed).fit(_sphere(1000, seed)).dimension_ci_
+            lo, hi = (
+                Est(n_bootstrap=100, random_state=seed)
+                .fit(_sphere(1000, seed))
+                .dimension_ci_
+            )
         hits += lo <= 2.0 <= hi
     assert hits >= 7
 

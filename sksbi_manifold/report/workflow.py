@@ -321,7 +321,7 @@ def _fit_dimensions(X: np.ndarray, cfg: ReportConfig) -> tuple[object, dict]:
 
     seed = cfg.random_state  # the estimators sample rows: same seed, same report
     fitted = {
-        name: Est(random_state=seed, n_jobs=cfg.n_jobs).fit(X)
+        name: Est(n_bootstrap=100, random_state=seed, n_jobs=cfg.n_jobs).fit(X)
         for name, Est in (
             ("doubling", DoublingDimension),
             ("correlation", CorrelationDimension),
@@ -714,7 +714,7 @@ def _eigengap(state: _State) -> None:
 
     cfg, dm = state.config, state.fitted.dm
     eg = EigengapDimension(
-        epsilon=dm, random_state=cfg.random_state, n_jobs=cfg.n_jobs
+        epsilon=dm, n_bootstrap=100, random_state=cfg.random_state, n_jobs=cfg.n_jobs
     ).fit(state.fitted.Xs)
     dims = state.results["intrinsic_dimension"]
     dims["eigengap"] = float(eg.dimension_)
