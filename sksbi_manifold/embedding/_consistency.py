@@ -584,6 +584,25 @@ def _sample_rows(rng, n, sample_size):
     return np.sort(rng.choice(n, size=min(int(sample_size), n), replace=False))
 
 
+def _consistency_result(
+    radii, radius_ratio, dims, curves, loss, n_eval, best, sample
+) -> GeometricConsistency:
+    """The search's record, the chosen radius and width read off ``best``."""
+    return GeometricConsistency(
+        radii=radii,
+        epsilons=radii / radius_ratio,
+        intrinsic_dims=dims,
+        distortions=curves,
+        loss=loss,
+        n_evaluated=n_eval,
+        best_index=best,
+        radius=float(radii[best]),
+        epsilon=float(radii[best] / radius_ratio),
+        sample=sample,
+        radius_ratio=float(radius_ratio),
+    )
+
+
 def geometric_consistency(
     X,
     radii=None,
@@ -695,18 +714,8 @@ def geometric_consistency(
         )
     if graph is not None and radii[best] > graph_top:
         graph = None  # the selected kernel reaches beyond the stored graph
-    result = GeometricConsistency(
-        radii=radii,
-        epsilons=radii / radius_ratio,
-        intrinsic_dims=dims,
-        distortions=curves,
-        loss=loss,
-        n_evaluated=n_eval,
-        best_index=best,
-        radius=float(radii[best]),
-        epsilon=float(radii[best] / radius_ratio),
-        sample=sample,
-        radius_ratio=float(radius_ratio),
+    result = _consistency_result(
+        radii, radius_ratio, dims, curves, loss, n_eval, best, sample
     )
     return (result, graph) if return_graph else result
 
@@ -814,18 +823,8 @@ def adaptive_consistency(
     _warn_boundary(loss, radii)
     if radii[best] > top:
         graph = None
-    result = GeometricConsistency(
-        radii=radii,
-        epsilons=radii / radius_ratio,
-        intrinsic_dims=dims,
-        distortions=curves,
-        loss=loss,
-        n_evaluated=n_eval,
-        best_index=best,
-        radius=float(radii[best]),
-        epsilon=float(radii[best] / radius_ratio),
-        sample=sample,
-        radius_ratio=float(radius_ratio),
+    result = _consistency_result(
+        radii, radius_ratio, dims, curves, loss, n_eval, best, sample
     )
     return (result, graph) if return_graph else result
 
