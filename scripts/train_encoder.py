@@ -87,6 +87,9 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=24)
     parser.add_argument("--blocks", type=int, default=1)
     parser.add_argument("--stem", type=int, default=0, help="blocks at 32 x 32")
+    parser.add_argument(
+        "--align", action="store_true", help="moment-align particles first"
+    )
     parser.add_argument("--head", choices=["pool", "flatten"], default="pool")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lr", type=float, default=2e-3)
@@ -107,7 +110,7 @@ def main() -> None:
         adk.coords, adk.rmsd, 6000, seed=12345, n_jobs=args.threads
     )
 
-    model = build_encoder(args.width, args.blocks, args.head, args.stem)
+    model = build_encoder(args.width, args.blocks, args.head, args.stem, args.align)
     n_rounds = -(-args.images // ROUND)
     steps = n_rounds * (ROUND // args.batch)
     opt = torch.optim.AdamW(
@@ -161,6 +164,7 @@ def main() -> None:
         "blocks": args.blocks,
         "head": args.head,
         "stem": args.stem,
+        "align": args.align,
         "seed": args.seed,
         "lr": args.lr,
         "batch": args.batch,
@@ -179,6 +183,7 @@ def main() -> None:
             "blocks": args.blocks,
             "head": args.head,
             "stem": args.stem,
+            "align": args.align,
             "theta_mean": mu,
             "theta_scale": scale,
             "record": json.dumps(record),

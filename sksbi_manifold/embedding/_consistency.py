@@ -48,7 +48,6 @@ from .._geometry.kernels import (
     threshold_graph,
 )
 from .._geometry.laplacian import (
-    adaptive_exponent,
     density_weights,
     laplacian_rows,
     nystrom_rows,
@@ -737,7 +736,7 @@ def _adaptive_curves(
 
     One scaled-distance graph (``kernels.scaled_radius_graph``) at the top
     radius; per radius, the sample's Laplacian rows ``(4/eps^2) rho_i^-2 (P -
-    I)`` from the density estimates ``deg / rho^d`` of their neighbours, and
+    I)`` renormalised by ``laplacian.density_weights`` of their neighbours, and
     the weighted local PCA of the feature vectors, as for the fixed kernel.
     """
     graph = scaled_radius_graph(X, rho, float(grid[-1]), n_jobs=n_jobs, device=device)
@@ -745,7 +744,8 @@ def _adaptive_curves(
     needed = np.union1d(g_sample.indices, sample)
     order = grid[::-1] if stop_after_rise is None else grid
     q_needed = _graph_degrees(graph, needed, order, radius_ratio)
-    q_needed = q_needed / rho[needed, None] ** dim
+    # laplacian_rows divides by q**exponent: q**-1 = density_weights(deg, ...).
+    q_needed = 1.0 / density_weights(q_needed, alpha, rho[needed, None], dim)
     c, m, trunc = _distortion_curves(
         X,
         g_sample,
@@ -755,7 +755,7 @@ def _adaptive_curves(
         dims,
         sample,
         float(radius_ratio),
-        adaptive_exponent(alpha, dim),
+        1.0,
         n_jobs,
         stop_after_rise=stop_after_rise,
         rates=rho[sample] ** -2.0,

@@ -289,8 +289,9 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         ``W_ij = exp(-d_ij**2 / (epsilon**2 rho_i rho_j))`` cut at ``d_ij <=
         radius_ratio * epsilon * sqrt(rho_i rho_j)``, with ``rho`` the rms
         distance to the ``n_neighbors`` nearest rows over its median, the
-        density estimate ``q = deg / rho**d`` renormalised with the exponent
-        ``alpha - (d + 2) / (2 d)`` (``d = intrinsic_dim_``) and the generator
+        density renormalisation of exponent ``alpha - (d + 2) / (2 d)`` (``d =
+        intrinsic_dim_``; written to cancel the degrees' sampling noise) and the
+        generator
         ``L = (4/epsilon**2) diag(rho)**-2 (P - I)``: the same limit operator as
         the fixed kernel with that ``alpha`` (Laplace-Beltrami for 1), with
         wider kernels where the data are sparse. ``epsilon="gc"`` runs the
