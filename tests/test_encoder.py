@@ -29,7 +29,7 @@ def test_alignment_removes_in_plane_rotation_and_shift():
     """Measured: a quarter turn 0 (exact on the pixel grid); shifts of 2 and
     -3 pixels at most 0.063 and 0.107 (relative L2), against 0.5-1.25 for
     the unaligned images."""
-    align = _align_module(torch.nn, torch)
+    align = _align_module()
     x = particles()
     ref = align(x)
     turned = align(torch.rot90(x, 1, dims=(2, 3)))
