@@ -711,6 +711,7 @@ def test_laplacian_rows_equal_the_full_laplacian_rows():
     from sksbi_manifold._geometry.kernels import gaussian_affinity, gaussian_degrees
     from sksbi_manifold._geometry.laplacian import (
         degrees,
+        density_weights,
         laplacian_rows,
         renormalized_laplacian,
     )
@@ -724,8 +725,31 @@ def test_laplacian_rows_equal_the_full_laplacian_rows():
         q = gaussian_degrees(graph, eps, R)
         np.testing.assert_allclose(q, degrees(W), rtol=1e-13)
         full = renormalized_laplacian(W, eps, alpha).matrix[rows]
-        part = laplacian_rows(W[rows], q, rows, eps, alpha)
+        part = laplacian_rows(W[rows], density_weights(q, alpha), rows, eps)
         assert abs(part - full).max() < 1e-12 * abs(full).max()
+
+
+def test_laplacian_rows_equal_the_variable_bandwidth_rows():
+    # With the adaptive weights and the rates rho**-2 the rows are those of the
+    # lazy chain's generator, (4 / eps'^2)(P' - I) = (4 / eps^2) rho**-2 (P - I).
+    from sksbi_manifold._geometry.kernels import gaussian_affinity, scaled_radius_graph
+    from sksbi_manifold._geometry.laplacian import (
+        degrees,
+        density_weights,
+        laplacian_rows,
+        variable_bandwidth_laplacian,
+    )
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(500, 2)) * [1.0, 0.3]
+    rho = np.exp(0.3 * rng.normal(size=500))
+    rows = np.sort(rng.choice(500, 40, replace=False))
+    for eps, alpha, d in [(0.3, 1.0, 2.0), (0.4, 0.5, 1.5)]:
+        W = gaussian_affinity(scaled_radius_graph(X, rho, 3 * eps), eps, radius=3 * eps)
+        full = variable_bandwidth_laplacian(W, eps, alpha, rho, d).matrix[rows]
+        w = density_weights(degrees(W), alpha, rho, d)
+        part = sp.diags(rho[rows] ** -2.0) @ laplacian_rows(W[rows], w, rows, eps)
+        assert abs(part - full).max() < 1e-10 * abs(full).max()
 
 
 def _circle_with_debris(n_iso, cluster=0, n=1200, seed=0):

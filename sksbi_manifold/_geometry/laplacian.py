@@ -140,22 +140,25 @@ def renormalized_laplacian(W, epsilon: float, alpha: float = 1.0) -> Laplacian:
 
 
 def laplacian_rows(
-    W_rows, degrees_all: np.ndarray, rows: np.ndarray, epsilon: float, alpha: float
+    W_rows, weights_all: np.ndarray, rows: np.ndarray, epsilon: float
 ) -> sp.csr_matrix:
-    """Rows ``rows`` of ``renormalized_laplacian(W, epsilon, alpha).matrix``.
+    """Rows ``rows`` of the renormalised Laplacian, from ``W[rows]`` alone.
 
-    Only the affinity rows ``W_rows = W[rows]`` and the degrees ``q`` of every
-    vertex (``degrees(W)``, or :func:`~.kernels.gaussian_degrees` without
-    building ``W``) are needed: ``L_ij = c (W~_ij / q~_i - delta_ij)`` with
-    ``W~_ij = W_ij / (q_i q_j)^alpha``. A geometric-consistency search over
-    many radii evaluates a few hundred rows per radius, so it need not build
-    the whole Laplacian at each.
+    ``weights_all`` holds the density weights ``w`` of every vertex
+    (:func:`density_weights` of the degrees, which
+    :func:`~.kernels.gaussian_degrees` gives without building ``W``):
+    ``L_ij = c (W~_ij / q~_i - delta_ij)`` with ``W~_ij = W_ij w_i w_j``. For
+    the fixed kernel (``w = deg**-alpha``) these are the rows of
+    ``renormalized_laplacian(W, epsilon, alpha).matrix``; with the adaptive
+    kernel's weights they are the rows of ``P - I`` before the ``rho**-2``
+    rates. A geometric-consistency search over many radii evaluates a few
+    hundred rows per radius, so it need not build the whole Laplacian at each.
     """
     W_rows = sp.csr_matrix(W_rows, dtype=np.float64)
-    _check_positive_degrees(degrees_all, "degree")
-    q_alpha = degrees_all**alpha
+    w = np.asarray(weights_all, dtype=np.float64)
+    _check_positive_degrees(np.where(np.isfinite(w), w, 0.0), "density weight")
     local = entry_rows(W_rows)
-    w_tilde = W_rows.data / (q_alpha[rows][local] * q_alpha[W_rows.indices])
+    w_tilde = W_rows.data * (w[rows][local] * w[W_rows.indices])
     q_tilde = np.bincount(local, weights=w_tilde, minlength=W_rows.shape[0])
     _check_positive_degrees(q_tilde, "normalised degree")
     diag = W_rows.indices == np.asarray(rows)[local]

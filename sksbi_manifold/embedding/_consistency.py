@@ -387,12 +387,11 @@ def _distortion_curves(
     X,
     g_sample,
     needed,
-    q_needed,
+    w_needed,
     radii_desc,
     dims,
     sample,
     radius_ratio,
-    alpha,
     n_jobs,
     pairs=None,
     stop_after_rise=None,
@@ -401,27 +400,28 @@ def _distortion_curves(
     """In-sample distortions (n_dims, n_radii), radius by radius in grid order.
 
     ``g_sample`` holds the sample's distance rows within the largest radius,
-    ``q_needed[:, t]`` the degrees at radius ``t`` of the rows ``needed`` (the
-    sample and its neighbours): per radius only the sample's Laplacian rows are
-    built, never an n x n affinity. ``X`` is the data, or ``None`` for a
+    ``w_needed[:, t]`` the density weights (``laplacian.density_weights``) at
+    radius ``t`` of the rows ``needed`` (the sample and its neighbours): per
+    radius only the sample's Laplacian rows are built, never an n x n
+    affinity. ``X`` is the data, or ``None`` for a
     precomputed graph ``pairs`` (which must hold every pair within twice the
     largest radius). With ``stop_after_rise=r`` the walk stops once the loss
     has risen at ``r`` consecutive radii (an ascending extension has then
     bracketed the minimum) and only the radii walked are returned. ``rates``
     (the adaptive kernel's ``rho**-2`` at the sample) multiply the Laplacian
-    rows, whose degrees ``q_needed`` are then the density estimates.
+    rows.
     """
     K = radii_desc.size
     out = np.full((dims.size, K), np.nan)
     n_eval = np.zeros(K, dtype=np.intp)
     truncated = np.zeros(K, dtype=bool)
-    q = np.ones(g_sample.shape[1])  # entries outside ``needed`` are never read
+    w = np.ones(g_sample.shape[1])  # entries outside ``needed`` are never read
     for t, R in enumerate(radii_desc):
         eps = R / radius_ratio
-        q[needed] = q_needed[:, t]
+        w[needed] = w_needed[:, t]
         g = threshold_graph(g_sample, R)
         W = gaussian_affinity(g, eps, radius=R)
-        L = laplacian_rows(W, q, sample, eps, alpha)
+        L = laplacian_rows(W, w, sample, eps)
         if rates is not None:  # in place: W's sparsity pattern is kept
             L.data *= rates[entry_rows(L)]
         centres = _Centres(g, W, L)
@@ -486,12 +486,11 @@ def _curves(data, precomputed, grid, dims, sample, radius_ratio, alpha, n_jobs, 
         None if precomputed else data,
         g_sample,
         needed,
-        q_needed,
+        density_weights(q_needed, alpha),
         desc,
         dims,
         sample,
         float(radius_ratio),
-        float(alpha),
         n_jobs,
         pairs=data if precomputed else None,
     )
@@ -529,12 +528,11 @@ def _extension_curves(X, grid, dims, sample, radius_ratio, alpha, n_jobs, device
         X,
         g_sample,
         needed,
-        q_needed,
+        density_weights(q_needed, alpha),
         grid,
         dims,
         sample,
         float(radius_ratio),
-        float(alpha),
         n_jobs,
         stop_after_rise=_RISE_STEPS,
     )
@@ -744,18 +742,15 @@ def _adaptive_curves(
     needed = np.union1d(g_sample.indices, sample)
     order = grid[::-1] if stop_after_rise is None else grid
     q_needed = _graph_degrees(graph, needed, order, radius_ratio)
-    # laplacian_rows divides by q**exponent: q**-1 = density_weights(deg, ...).
-    q_needed = 1.0 / density_weights(q_needed, alpha, rho[needed, None], dim)
     c, m, trunc = _distortion_curves(
         X,
         g_sample,
         needed,
-        q_needed,
+        density_weights(q_needed, alpha, rho[needed, None], dim),
         order,
         dims,
         sample,
         float(radius_ratio),
-        1.0,
         n_jobs,
         stop_after_rise=stop_after_rise,
         rates=rho[sample] ** -2.0,
