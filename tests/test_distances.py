@@ -375,6 +375,26 @@ def test_knn_exact_between_distant_clusters(dtype, gap):
     assert (with_self[:, 0] == 0).all()
 
 
+def test_knn_every_reference_row_and_duplicates(dtype):
+    """k up to every available row (no rival test left) and tied duplicates."""
+    rng = np.random.default_rng(5)
+    X = np.repeat(rng.standard_normal((15, 4)), 2, axis=0).astype(dtype)
+    d2 = _sq(X, X)
+    for k, exclude in [(29, True), (30, False), (12, True)]:
+        ref = d2.copy()
+        if exclude:
+            np.fill_diagonal(ref, np.inf)
+        dist, idx = D.knn_distances(X, k, exclude_self=exclude, return_indices=True)
+        np.testing.assert_allclose(
+            dist, np.sort(np.sqrt(ref), 1)[:, :k], rtol=1e-12, atol=1e-12
+        )
+        np.testing.assert_allclose(np.sqrt(np.take_along_axis(ref, idx, 1)), dist)
+        assert all(np.unique(row).size == k for row in idx)
+    # the twin of a duplicated row is its nearest neighbour, at distance 0
+    dist, idx = D.knn_distances(X, 1, return_indices=True)
+    assert (dist[:, 0] == 0).all() and (idx[:, 0] == np.arange(30) ^ 1).all()
+
+
 def test_farthest_distances():
     X, Y = _data(np.float64)
     np.testing.assert_allclose(

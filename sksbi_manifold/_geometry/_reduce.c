@@ -405,6 +405,51 @@ static PyObject *py_gauss_logsumexp(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+static PyObject *py_knn_candidates(PyObject *self, PyObject *args)
+{
+    struct block_args a;
+    Py_buffer cand, exact, edge;
+    Py_ssize_t kc;
+    if (parse_block(args, &a, N_LEAD) < 0)
+        return NULL;
+    PyObject *rest = PyTuple_GetSlice(args, N_LEAD, PyTuple_GET_SIZE(args));
+    int ok = rest && PyArg_ParseTuple(rest, "nw*w*w*", &kc, &cand, &exact, &edge);
+    Py_XDECREF(rest);
+    if (!ok) {
+        release_block(&a);
+        return NULL;
+    }
+    Py_ssize_t avail = a.bk.m - (a.bk.mode == MODE_NO_SELF ? 1 : 0);
+    int bad = kc < 1 || kc > avail || a.bk.mode == MODE_UPPER ||
+              check_len(&cand, a.bk.b * kc, 8, "cand") ||
+              check_len(&exact, a.bk.b * kc, 8, "exact") ||
+              check_len(&edge, a.bk.b, 8, "edge");
+    if (!bad) {
+        int rc;
+        Py_BEGIN_ALLOW_THREADS
+        if (a.is_double)
+            rc = knn_candidates_f64(&a.bk, kc, cand.buf, exact.buf, edge.buf);
+        else
+            rc = knn_candidates_f32(&a.bk, kc, cand.buf, exact.buf, edge.buf);
+        Py_END_ALLOW_THREADS
+        if (rc) {
+            bad = 1;
+            PyErr_NoMemory();
+        }
+    }
+    else if (kc < 1 || kc > avail || a.bk.mode == MODE_UPPER) {
+        PyErr_SetString(PyExc_ValueError,
+                        "_reduce: kc must be in [1, available columns]");
+    }
+    PyBuffer_Release(&cand);
+    PyBuffer_Release(&exact);
+    PyBuffer_Release(&edge);
+    release_block(&a);
+    if (bad)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"bin_counts", py_bin_counts, METH_VARARGS,
      "Histogram squared distances of a block against ascending edges."},
@@ -414,6 +459,8 @@ static PyMethodDef methods[] = {
      "Truncated Gaussian kernel sums of targets, for several bandwidths."},
     {"gauss_logsumexp", py_gauss_logsumexp, METH_VARARGS,
      "Streaming log-sum-exp of Gaussian kernel values, several bandwidths."},
+    {"knn_candidates", py_knn_candidates, METH_VARARGS,
+     "The kc nearest columns of each block row by GEMM value, exact distances."},
     {NULL, NULL, 0, NULL},
 };
 

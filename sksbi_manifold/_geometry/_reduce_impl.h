@@ -260,6 +260,77 @@ static int FN(gauss_logsumexp)(const struct block *bk, const double *coef,
     return 0;
 }
 
+/* Sift slot p down a max-heap of n (value, column) pairs. */
+static inline void FN(heap_sift)(T *hv, int64_t *hc, Py_ssize_t n, Py_ssize_t p)
+{
+    T v = hv[p];
+    int64_t c = hc[p];
+    for (;;) {
+        Py_ssize_t l = 2 * p + 1, big = p;
+        T top = v;
+        if (l < n && hv[l] > top)
+            big = l, top = hv[l];
+        if (l + 1 < n && hv[l + 1] > top)
+            big = l + 1;
+        if (big == p)
+            break;
+        hv[p] = hv[big];
+        hc[p] = hc[big];
+        p = big;
+    }
+    hv[p] = v;
+    hc[p] = c;
+}
+
+/* Per row, the kc columns with the smallest GEMM squared distances (a
+ * max-heap of kc over the row: most columns cost one comparison), their
+ * exact squared distances in double precision, and edge[i], the largest GEMM
+ * value kept: every other column's GEMM value is at least that, the bound
+ * the caller's test for rivals missed by rounding needs. The row needs at
+ * least kc columns besides its self pair. */
+static int FN(knn_candidates)(const struct block *bk, Py_ssize_t kc,
+                              int64_t *cand, double *exact, double *edge)
+{
+    T *row = malloc(bk->m * sizeof(T));
+    T *hv = malloc(kc * sizeof(T));
+    int64_t *hc = malloc(kc * sizeof(int64_t));
+    if (row == NULL || hv == NULL || hc == NULL) {
+        free(row);
+        free(hv);
+        free(hc);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < bk->b; i++) {
+        FN(row_sq)(bk, i, row);
+        struct span sp = pair_span(bk, i);
+        Py_ssize_t n = 0;
+        for (Py_ssize_t j = sp.start; j < bk->m; j++) {
+            if (j == sp.self)
+                continue;
+            if (n < kc) { /* fill, then heapify once full */
+                hv[n] = row[j];
+                hc[n++] = j;
+                for (Py_ssize_t h = kc / 2 - 1; n == kc && h >= 0; h--)
+                    FN(heap_sift)(hv, hc, kc, h);
+            }
+            else if (row[j] < hv[0]) {
+                hv[0] = row[j];
+                hc[0] = j;
+                FN(heap_sift)(hv, hc, kc, 0);
+            }
+        }
+        edge[i] = (double)hv[0];
+        for (Py_ssize_t t = 0; t < kc; t++) {
+            cand[i * kc + t] = bk->col0 + hc[t];
+            exact[i * kc + t] = FN(exact_pair)(bk, i, hc[t]);
+        }
+    }
+    free(row);
+    free(hv);
+    free(hc);
+    return 0;
+}
+
 #undef FN
 #undef CAT
 #undef CAT_

@@ -356,21 +356,20 @@ def _exact_pairs(ops: _Operands, rows: np.ndarray, cols: np.ndarray) -> np.ndarr
 
 
 def _knn_task(ops: _Operands, block: slice, k: int, exclude_self: bool):
-    # candidates from the data's dtype (no float64 copy of the block)
-    d2 = ops.xx[block, None] + ops.yy[None, :] - 2.0 * ops.gemm(block)
-    b, m = d2.shape
-    own = np.arange(block.start, block.stop)
-    if exclude_self and ops.same:
-        d2[np.arange(b), own] = np.inf
-    # Over-select, then rank the candidates by exact float64 distances.
-    k_cand = min(m, k + 8)
-    cand = np.argpartition(d2, k_cand - 1, axis=1)[:, :k_cand]
-    exact = _exact_pairs(ops, np.repeat(own, k_cand), cand.ravel()).reshape(b, -1)
-    if exclude_self and ops.same:
-        exact[cand == own[:, None]] = np.inf
-    extra = _unseen_rivals(ops, block, d2, cand, exact, k)
-    if extra is not None:
-        cand, exact = _merge(cand, exact, *extra)
+    # Over-select by GEMM value in the C reducer (a heap per row, exact float64
+    # distances of the candidates), then rank the candidates exactly.
+    lead = _gemm_block(ops, block, MODE_NO_SELF if exclude_self else MODE_ALL)
+    b, m = lead[5], lead[6]
+    available = m - (1 if lead[10] == MODE_NO_SELF else 0)
+    k_cand = min(available, k + 8)
+    cand = np.empty((b, k_cand), dtype=np.int64)
+    exact = np.empty((b, k_cand))
+    edge = np.empty(b)
+    _reduce.knn_candidates(*lead, k_cand, cand, exact, edge)
+    if k_cand < available:
+        extra = _unseen_rivals(ops, block, lead, cand, exact, edge, k)
+        if extra is not None:
+            cand, exact = _merge(cand, exact, *extra)
     order = np.argsort(exact, axis=1, kind="stable")[:, :k]
     return (
         np.sqrt(np.take_along_axis(exact, order, 1)),
@@ -378,33 +377,33 @@ def _knn_task(ops: _Operands, block: slice, k: int, exclude_self: bool):
     )
 
 
-def _unseen_rivals(ops, block, d2, cand, exact, k):
+def _unseen_rivals(ops, block, lead, cand, exact, edge, k):
     """Non-candidates that may be nearer than a row's k-th candidate.
 
     A column's true squared distance is at least its GEMM value less the
     rounding bound ``tol (||x||^2 + ||y||^2)``; every non-candidate's GEMM
-    value is at least the largest candidate's. Rows where that leaves no
-    doubt (the common case: well-scaled data) cost O(1); the others -- float32, or
-    norms far above the distances (distant clusters, far outliers) -- test
-    every column and get the doubtful ones evaluated exactly. Returns
+    value is at least ``edge``, the largest candidate's. Rows where that leaves
+    no doubt (the common case: well-scaled data) cost O(1); the others --
+    float32, or norms far above the distances (distant clusters, far outliers)
+    -- test every column and get the doubtful ones evaluated exactly. Returns
     ``(rows, cols, exact)`` of those pairs, or None.
     """
-    if cand.shape[1] == d2.shape[1]:
-        return None
     kth = np.partition(exact, k - 1, axis=1)[:, k - 1]
     xx = ops.xx[block].astype(np.float64)
-    edge = np.take_along_axis(d2, cand, 1).max(axis=1)
     doubt = np.flatnonzero(edge - ops.tol * (xx + float(ops.yy.max())) <= kth)
     if doubt.size == 0:
         return None
-    lower = d2[doubt]  # in the data's dtype: no float64 block
+    G = lead[0]
+    lower = ops.xx[block][doubt, None] + ops.yy[None, :] - 2.0 * G[doubt]
     lower -= ops.tol * (ops.xx[block][doubt, None] + ops.yy[None, :])
     maybe = lower <= kth[doubt, None]
     np.put_along_axis(maybe, cand[doubt], False, axis=1)
+    if lead[10] == MODE_NO_SELF:
+        maybe[np.arange(doubt.size), block.start + doubt] = False
     r, cols = np.nonzero(maybe)
     if r.size == 0:
         return None
-    rows = doubt[r]  # an excluded self pair has d2 = inf: never among them
+    rows = doubt[r]
     return rows, cols, _exact_pairs(ops, block.start + rows, cols)
 
 
