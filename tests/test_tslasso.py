@@ -170,6 +170,23 @@ def test_search_selects_exactly_and_records_path():
     assert set(np.flatnonzero(path.coef_norms[i] > 1e-8)) == set(path.selected)
 
 
+def test_path_points_trace_the_path_without_changing_the_selection():
+    X = _random_design(n=60, d=2, p=8, seed=2)
+    bare = select_exactly(X, 3)
+    path = select_exactly(X, 3, path_points=12)
+    assert (path.selected, path.lambda_, path.status) == (
+        bare.selected,
+        bare.lambda_,
+        bare.status,
+    )
+    grid = path.lambda_max * np.arange(1, 13) / 13
+    assert set(bare.lambdas) | set(grid) == set(path.lambdas)
+    # each traced point is a group-lasso solution: the active count never
+    # rises with lam, and every group is zero at lam_max
+    assert np.all(np.diff(path.n_active) <= 0) and path.n_active[-1] == 0
+    assert path.n_active[0] == 8 and len(np.unique(path.n_active)) >= 5
+
+
 def test_ties_are_flagged_and_fall_back():
     # Three identical columns enter the path together: the count jumps 0 -> 3.
     X = _random_design(n=30, d=2, p=1, seed=3)

@@ -190,6 +190,7 @@ def select_exactly(
     max_search: int = 20,
     select_tol: float = 1e-8,
     fallback: str = "largest_norm",
+    path_points: int = 0,
 ) -> LassoPath:
     """Bisect the group penalty until exactly ``n_select`` groups are non-zero.
 
@@ -213,6 +214,11 @@ def select_exactly(
         A group is active when its norm exceeds this.
     fallback : {"largest_norm", "fail"}, default="largest_norm"
         What to do when no probe gives exactly ``n_select`` groups.
+    path_points : int, default=0
+        After the search, also solve at this many ``lam`` evenly spaced in
+        ``(0, lam_max)``, each warm-started from the nearest smaller probe, so
+        the returned path can be drawn (the search alone leaves a few points).
+        They never change the selection.
 
     Notes
     -----
@@ -229,14 +235,12 @@ def select_exactly(
     """
     X = np.ascontiguousarray(X, dtype=np.float64)
     with single_threaded_blas():  # tiny products: no BLAS threads
-        return _search(X, n_select, lr, max_iter, tol, max_search, select_tol, fallback)
-
-
-def _search(X, n_select, lr, max_iter, tol, max_search, select_tol, fallback):
-    search = _Search(X, n_select, lr, max_iter, tol, select_tol)
-    search.bisect(max_search)
-    tie = search.check_tie()
-    return search.path(*search.outcome(fallback), tie)
+        search = _Search(X, n_select, lr, max_iter, tol, select_tol)
+        search.bisect(max_search)
+        tie = search.check_tie()
+        outcome = search.outcome(fallback)
+        search.trace(path_points)
+        return search.path(*outcome, tie)
 
 
 class _Search:
@@ -291,6 +295,15 @@ class _Search:
                 if self.hit is not None:
                     break
                 self.probe_warm(0.5 * (max(self.lo) + min(self.hi)))
+
+    def trace(self, n_points: int) -> None:
+        """Solve at ``n_points`` even ``lam`` in ``(0, lam_max)`` for the path
+        (not placed: the selection is the search's)."""
+        if n_points < 1 or not self.lam_top > 0:
+            return
+        for lam in self.lam_top * np.arange(1, n_points + 1) / (n_points + 1):
+            below = max(v for v in self.probes if v < lam)
+            self.solve(float(lam), self.probes[below][0])
 
     def check_tie(self) -> bool:
         """Does the count jump over ``n_select`` just below ``min(hi)``?"""

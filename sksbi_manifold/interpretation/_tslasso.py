@@ -321,6 +321,12 @@ class TSLasso(TransformerMixin, BaseEstimator):
         several functions enter together, see Notes): take the
         ``n_components`` largest groups at the largest probed ``lam`` with
         more active groups (and warn), or count the repeat as failed.
+    path_points : int, default=10
+        After each search, also solve at this many ``lam`` evenly spaced in
+        ``(0, lam_max)`` so that ``coef_path_`` (and
+        :func:`~sksbi_manifold.plotting.plot_tslasso_paths`) shows the whole
+        regularisation path, not only the few probes of the search. They
+        never change the selection; 0 skips them.
     random_state : int, RandomState instance or None, default=None
         One seed per repeat is drawn from it up front (samples and the
         ``epsilon="auto"`` sample), so results do not depend on ``n_jobs``.
@@ -445,6 +451,7 @@ class TSLasso(TransformerMixin, BaseEstimator):
         "max_search": [Interval(Integral, 0, None, closed="left")],
         "select_tol": [Interval(Real, 0, None, closed="left")],
         "fallback": [StrOptions({"largest_norm", "fail"})],
+        "path_points": [Interval(Integral, 0, None, closed="left")],
         "random_state": ["random_state"],
         "n_jobs": N_JOBS_CONSTRAINT,
         "verbose": ["verbose"],
@@ -466,6 +473,7 @@ class TSLasso(TransformerMixin, BaseEstimator):
         max_search=20,
         select_tol=1e-8,
         fallback="largest_norm",
+        path_points=10,
         random_state=None,
         n_jobs=None,
         verbose=0,
@@ -483,6 +491,7 @@ class TSLasso(TransformerMixin, BaseEstimator):
         self.max_search = max_search
         self.select_tol = select_tol
         self.fallback = fallback
+        self.path_points = path_points
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -694,6 +703,7 @@ default=None
                 self.max_search,
                 self.select_tol,
                 self.fallback,
+                self.path_points,
             )
             for r in range(self.n_repeats)
         )
@@ -875,7 +885,9 @@ def _check_pool(rows, r: int, n: int, n_min: int) -> np.ndarray:
     return rows
 
 
-def _run_repeat(proj, sq_norms, n_select, lr, max_iter, tol, max_search, sel, fb):
+def _run_repeat(
+    proj, sq_norms, n_select, lr, max_iter, tol, max_search, sel, fb, n_path
+):
     """One TSLasso repeat: normalise over the sample, then the lambda search."""
     gamma = np.sqrt(sq_norms.mean(axis=0))
     X = proj / (gamma + np.finfo(np.float64).eps)
@@ -888,4 +900,5 @@ def _run_repeat(proj, sq_norms, n_select, lr, max_iter, tol, max_search, sel, fb
         max_search=max_search,
         select_tol=sel,
         fallback=fb,
+        path_points=n_path,
     )
