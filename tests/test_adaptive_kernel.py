@@ -120,8 +120,45 @@ def test_adaptive_transform_gc_and_kernel_protocol(capped_sphere):
     assert abs(L @ np.ones(X.shape[0])).max() < 1e-8 * abs(L).max()
     PL = sp.diags(dm.laplacian_weights_) @ L
     assert abs(PL - PL.T).max() < 1e-10 * abs(PL).max()
-    with pytest.raises(ValueError, match="adaptive"):
-        dm.score(X)
+
+
+def test_adaptive_score_on_training_rows_is_the_gc_loss():
+    # Every row evaluated: score's Nystrom rows (scaled graph, adaptive weights,
+    # rates rho_x**-2, rho_x of a training row = its fitted rho) are the
+    # search's own Laplacian rows, so the score is minus the search's minimum.
+    X = sphere(2400, cap=1.0, seed=3)
+    dm = DiffusionMapsGC(
+        4,
+        kernel="adaptive",
+        intrinsic_dim=2,
+        gc_radii=np.geomspace(0.3, 0.9, 5),
+        gc_sample_size=X.shape[0],
+        random_state=0,
+    ).fit(X)
+    assert dm.score(X) == pytest.approx(-dm.gc_loss_.min(), rel=1e-9)
+    held_out = sphere(2400, cap=1.0, seed=4)[:300]
+    assert -1 < dm.score(held_out) < 0
+
+
+@pytest.mark.filterwarnings(
+    "ignore::sksbi_manifold.exceptions.DisconnectedGraphWarning"
+)
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_grid_search_over_the_adaptive_kernel_width():
+    from sklearn.model_selection import GridSearchCV
+
+    X = sphere(3000, cap=1.0, seed=5)
+    search = GridSearchCV(
+        DiffusionMapsGC(
+            4, kernel="adaptive", intrinsic_dim=2, gc_sample_size=100, random_state=0
+        ),
+        {"epsilon": [0.05, 0.25, 0.6]},
+        cv=3,
+    ).fit(X)
+    # measured: -2.11, -0.12, -0.21; epsilon="gc" on all rows picks 0.274
+    scores = search.cv_results_["mean_test_score"]
+    assert np.all(scores < 0) and scores[1] > -0.2
+    assert search.best_params_["epsilon"] == 0.25
 
 
 def test_ies_and_relaxation_on_the_adaptive_kernel():

@@ -850,6 +850,7 @@ def out_of_sample_distortion(
     random_state=None,
     n_jobs: int | None = None,
     device: str | None = None,
+    bandwidths: tuple[np.ndarray, np.ndarray, float] | None = None,
 ) -> float:
     """Distortion of a fitted Laplacian, extended to new points, at those points.
 
@@ -880,6 +881,13 @@ def out_of_sample_distortion(
         As in :func:`geometric_consistency`.
     random_state, n_jobs, device
         As in :func:`geometric_consistency`.
+    bandwidths : (rho_reference, rho_X, d) or None, default=None
+        For the variable-bandwidth kernel (:ref:`conv-adaptive`): the
+        bandwidths of the reference and evaluation points and the dimension
+        of its density exponent. The Nystrom rows are then those of the
+        adaptive search, ``(4/eps^2) rho_x^-2 p_xj`` with ``p_xj``
+        proportional to ``K(x, x_j) w_j`` on the scaled-distance graph, ``w =
+        density_weights(degrees, alpha, rho_reference, d)``.
 
     Returns
     -------
@@ -897,8 +905,19 @@ def out_of_sample_distortion(
     epsilon = float(radius) / float(radius_ratio)
     rng = check_random_state(random_state)
     sample = _sample_rows(rng, X.shape[0], sample_size)
+    rho_ref, rho_x, dim = (None,) * 3 if bandwidths is None else bandwidths
     if precomputed:
         dist = threshold_graph(sp.csr_matrix(X)[sample], radius)
+    elif bandwidths is not None:
+        dist = scaled_radius_graph(
+            np.asarray(X)[sample],
+            np.asarray(rho_x)[sample],
+            radius,
+            np.asarray(reference),
+            rho_ref,
+            n_jobs=n_jobs,
+            device=device,
+        )
     else:
         dist = distances.radius_graph(
             np.asarray(X)[sample],
@@ -909,8 +928,11 @@ def out_of_sample_distortion(
         )
     K = gaussian_affinity(dist, epsilon, radius=radius)
     dist.sort_indices()
-    # Nystrom rows of the scaled Laplacian: (4/eps^2) K_xj q_j^-alpha / sum.
-    P = nystrom_rows(K, density_weights(degrees, alpha), 4.0 / epsilon**2)
+    # Nystrom rows of the scaled Laplacian: (4/eps^2) K_xj w_j / sum.
+    w = density_weights(degrees, alpha, rho_ref, dim)
+    P = nystrom_rows(K, w, 4.0 / epsilon**2)
+    if rho_x is not None:  # the adaptive generator's rates rho_x**-2
+        P.data *= np.asarray(rho_x)[sample][entry_rows(P)] ** -2.0
     centres = _Centres(dist, K, P)
     if precomputed:
         with single_threaded_blas():

@@ -1005,17 +1005,7 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
     def _adaptive_kernel_rows(self, X):
         """Kernel rows of new points against the training rows, and their
         bandwidths (``kernel="adaptive"``)."""
-        rho_x = (
-            knn_bandwidths(
-                X,
-                int(self.n_neighbors),
-                self._fit_X,
-                n_jobs=self.n_jobs,
-                device=self.device,
-            )
-            / self._rho_unit
-        )
-        rho_x = np.maximum(rho_x, np.finfo(np.float64).tiny)
+        rho_x = self._query_bandwidths(X)
         graph = scaled_radius_graph(
             X,
             rho_x,
@@ -1026,6 +1016,17 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
             device=self.device,
         )
         return gaussian_affinity(graph, self.epsilon_, radius=self.radius_), rho_x
+
+    def _query_bandwidths(self, X) -> np.ndarray:
+        """Bandwidths ``rho`` of new points, in the fitted bandwidths' units."""
+        rho_x = knn_bandwidths(
+            X,
+            int(self.n_neighbors),
+            self._fit_X,
+            n_jobs=self.n_jobs,
+            device=self.device,
+        )
+        return np.maximum(rho_x / self._rho_unit, np.finfo(np.float64).tiny)
 
     def _nearest_training_rows(self, X, mask) -> np.ndarray:
         if not self._precomputed:
@@ -1057,8 +1058,10 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         q_j**alpha`` over the training rows within ``radius_``) and its dual
         metric of local PCA coordinates about ``x`` is compared with the
         identity, as in the consistency search (see :ref:`conv-gc`), for
-        ``intrinsic_dim_``. On the training rows this is the search's own
-        distortion, so ``GridSearchCV`` over ``epsilon`` (which scores
+        ``intrinsic_dim_``. With ``kernel="adaptive"`` the rows are those of
+        the variable-bandwidth search (scaled distances, the new rows' own
+        bandwidths, :ref:`conv-adaptive`). On the training rows this is the
+        search's own distortion, so ``GridSearchCV`` over ``epsilon`` (which scores
         held-out rows against the training fold) looks for the same optimum
         as ``epsilon="gc"``.
 
@@ -1081,17 +1084,26 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         self._check_out_of_sample("score")
-        if self._adaptive:
-            raise ValueError(
-                f"{type(self).__name__}.score is not implemented for "
-                "kernel='adaptive' (the Nystrom rows of its consistency search "
-                "need the new rows' bandwidths); use kernel='fixed'."
-            )
         X, _ = self._validate(X, reset=False)
         dims = self.intrinsic_dim_
         if dims is None:
             dims = self._resolve_intrinsic_dim(
                 self._fit_graph if self._precomputed else self._fit_X
+            )
+        rng = check_random_state(self.random_state)
+        bandwidths = None
+        if self._adaptive:  # the sample's own bandwidths: draw it here
+            X = X[
+                np.sort(
+                    rng.choice(
+                        X.shape[0], min(self.gc_sample_size, X.shape[0]), replace=False
+                    )
+                )
+            ]
+            bandwidths = (
+                self.bandwidths_,
+                self._query_bandwidths(X),
+                self._adaptive_dim(dims),
             )
         return -out_of_sample_distortion(
             X,
@@ -1103,9 +1115,10 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
             radius_ratio=self.radius_ratio,
             alpha=self.alpha,
             metric=self.metric,
-            random_state=check_random_state(self.random_state),
+            random_state=rng,
             n_jobs=self.n_jobs,
             device=self.device,
+            bandwidths=bandwidths,
         )
 
     # ------------------------------------------------------------------ #
