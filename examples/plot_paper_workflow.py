@@ -43,6 +43,7 @@ from sksbi_manifold import (
     TSLasso,
     density_coverage,
     near_reference,
+    plotting,
 )
 from sksbi_manifold.datasets import make_toy_cryo_latents
 from sksbi_manifold.exceptions import (
@@ -235,21 +236,29 @@ fig.tight_layout()
 # 7. TSLasso: which parameters parametrize the manifold?
 # ------------------------------------------------------
 # The dictionary is the transferred parameters; their gradients are estimated
-# by local PCA at the Diffusion Maps kernel width. Five repeats on 100 points.
+# by local PCA at the Diffusion Maps kernel width. As in the paper's Appendix
+# Figure 6, one run per SNR percentile q: run q uses only the rows whose
+# (transferred) log SNR is in the top q-th percentile, 100 rows each.
+snr = params[:, names.index("log_snr")]
+q = np.arange(0, 100, 10)
+pools = [np.flatnonzero(snr >= np.percentile(snr, qi)) for qi in q]
 ts = TSLasso(
-    n_components=4, sample_size=100, n_repeats=5, epsilon=dm, random_state=0, n_jobs=2
-).fit(X_exp, params)
+    n_components=4,
+    sample_size=100,
+    n_repeats=q.size,
+    epsilon=dm,
+    random_state=0,
+    n_jobs=2,
+).fit(X_exp, params, repeat_rows=pools)
 print(
     "selection frequency: "
     + ", ".join(f"{n} {f:.1f}" for n, f in zip(names, ts.selection_frequency_) if f > 0)
 )
 print(f"selected: {[names[k] for k in ts.selected_]}")
 
-fig, ax = plt.subplots(figsize=(8, 3.5))
-ax.bar(names, ts.selection_frequency_)
-ax.set_ylabel("selection frequency")
-ax.set_title("TSLasso on the experimental manifold")
-ax.tick_params(axis="x", rotation=45)
-fig.tight_layout()
+axes = plotting.plot_tslasso_paths(
+    ts, names=names, color_by=q, color_label="SNR percentile q"
+)
+axes[0].figure.suptitle("TSLasso regularisation paths on the experimental manifold")
 print(f"total time {time.perf_counter() - start:.0f} s")
 plt.show()

@@ -836,6 +836,47 @@ def _warn_boundary(loss, radii) -> None:
         )
 
 
+def _nystrom_centres(
+    X_sample,
+    reference,
+    degrees,
+    radius,
+    epsilon,
+    alpha,
+    bandwidths,
+    sample,
+    *,
+    n_jobs,
+    device,
+) -> _Centres:
+    """Evaluation rows with their reference neighbours, kernel and Nystrom
+    rows ``(4/eps^2) K_xj w_j / sum`` (times ``rho_x**-2`` when adaptive)."""
+    rho_ref, rho_x, dim = (None,) * 3 if bandwidths is None else bandwidths
+    if sp.issparse(X_sample):  # precomputed distances to the reference rows
+        dist = threshold_graph(X_sample, radius)
+    elif bandwidths is not None:
+        rho_x = np.asarray(rho_x)[sample]
+        dist = scaled_radius_graph(
+            X_sample,
+            rho_x,
+            radius,
+            np.asarray(reference),
+            rho_ref,
+            n_jobs=n_jobs,
+            device=device,
+        )
+    else:
+        dist = distances.radius_graph(
+            X_sample, radius, np.asarray(reference), n_jobs=n_jobs, device=device
+        )
+    K = gaussian_affinity(dist, epsilon, radius=radius)
+    dist.sort_indices()
+    P = nystrom_rows(K, density_weights(degrees, alpha, rho_ref, dim), 4 / epsilon**2)
+    if rho_x is not None:  # the adaptive generator's rates rho_x**-2
+        P.data *= rho_x[entry_rows(P)] ** -2.0
+    return _Centres(dist, K, P)
+
+
 def out_of_sample_distortion(
     X,
     reference,
@@ -905,42 +946,26 @@ def out_of_sample_distortion(
     epsilon = float(radius) / float(radius_ratio)
     rng = check_random_state(random_state)
     sample = _sample_rows(rng, X.shape[0], sample_size)
-    rho_ref, rho_x, dim = (None,) * 3 if bandwidths is None else bandwidths
-    if precomputed:
-        dist = threshold_graph(sp.csr_matrix(X)[sample], radius)
-    elif bandwidths is not None:
-        dist = scaled_radius_graph(
-            np.asarray(X)[sample],
-            np.asarray(rho_x)[sample],
-            radius,
-            np.asarray(reference),
-            rho_ref,
-            n_jobs=n_jobs,
-            device=device,
-        )
-    else:
-        dist = distances.radius_graph(
-            np.asarray(X)[sample],
-            radius,
-            np.asarray(reference),
-            n_jobs=n_jobs,
-            device=device,
-        )
-    K = gaussian_affinity(dist, epsilon, radius=radius)
-    dist.sort_indices()
-    # Nystrom rows of the scaled Laplacian: (4/eps^2) K_xj w_j / sum.
-    w = density_weights(degrees, alpha, rho_ref, dim)
-    P = nystrom_rows(K, w, 4.0 / epsilon**2)
-    if rho_x is not None:  # the adaptive generator's rates rho_x**-2
-        P.data *= np.asarray(rho_x)[sample][entry_rows(P)] ** -2.0
-    centres = _Centres(dist, K, P)
+    X_sample = sp.csr_matrix(X)[sample] if precomputed else np.asarray(X)[sample]
+    centres = _nystrom_centres(
+        X_sample,
+        reference,
+        degrees,
+        radius,
+        epsilon,
+        alpha,
+        bandwidths,
+        sample,
+        n_jobs=n_jobs,
+        device=device,
+    )
     if precomputed:
         with single_threaded_blas():
             res = _centre_distortions(centres, dims, pairs=reference)
     else:
         ref = np.asarray(reference)
         res = _centre_distortions(
-            centres, dims, X_ref=ref, X_centres=np.asarray(X)[sample], n_jobs=n_jobs
+            centres, dims, X_ref=ref, X_centres=X_sample, n_jobs=n_jobs
         )
     distortions, _, truncated = res
     loss = distortions.mean()
