@@ -13,14 +13,22 @@
 #define CAT(a, b) CAT_(a, b)
 #define FN(name) CAT(name, SUFFIX)
 
+/* Four partial sums: one chain of dependent adds would bound the loop by
+ * the add latency (a kNN re-ranks hundreds of candidates per row). */
 static double FN(exact_sq)(const T *a, const T *b, Py_ssize_t dim)
 {
-    double s = 0.0;
-    for (Py_ssize_t k = 0; k < dim; k++) {
+    double s[4] = {0.0, 0.0, 0.0, 0.0};
+    Py_ssize_t k = 0;
+    for (; k + 4 <= dim; k += 4)
+        for (int u = 0; u < 4; u++) {
+            double d = (double)a[k + u] - (double)b[k + u];
+            s[u] += d * d;
+        }
+    for (; k < dim; k++) {
         double d = (double)a[k] - (double)b[k];
-        s += d * d;
+        s[0] += d * d;
     }
-    return s;
+    return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
 /* Approximate squared distances of row i against all block columns
@@ -260,74 +268,106 @@ static int FN(gauss_logsumexp)(const struct block *bk, const double *coef,
     return 0;
 }
 
-/* Sift slot p down a max-heap of n (value, column) pairs. */
-static inline void FN(heap_sift)(T *hv, int64_t *hc, Py_ssize_t n, Py_ssize_t p)
+/* Reorder (v, c)[0:n] so that its k smallest values come first
+ * (Hoare quickselect, median-of-three pivot; ties in any order). */
+static void FN(select_k)(T *v, int64_t *c, Py_ssize_t n, Py_ssize_t k)
 {
-    T v = hv[p];
-    int64_t c = hc[p];
-    for (;;) {
-        Py_ssize_t l = 2 * p + 1, big = p;
-        T top = v;
-        if (l < n && hv[l] > top)
-            big = l, top = hv[l];
-        if (l + 1 < n && hv[l + 1] > top)
-            big = l + 1;
-        if (big == p)
+    Py_ssize_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        T a = v[lo], b = v[mid], d = v[hi];
+        T pivot = a < b ? (b < d ? b : (a < d ? d : a))
+                        : (a < d ? a : (b < d ? d : b));
+        Py_ssize_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                T tv = v[i];
+                int64_t tc = c[i];
+                v[i] = v[j], c[i] = c[j];
+                v[j] = tv, c[j] = tc;
+                i++, j--;
+            }
+        }
+        if (k - 1 <= j)
+            hi = j;
+        else if (k - 1 >= i)
+            lo = i;
+        else
             break;
-        hv[p] = hv[big];
-        hc[p] = hc[big];
-        p = big;
     }
-    hv[p] = v;
-    hc[p] = c;
 }
 
-/* Per row, the kc columns with the smallest GEMM squared distances (a
- * max-heap of kc over the row: most columns cost one comparison), their
+static inline void FN(prefetch_row)(const T *r, Py_ssize_t dim)
+{
+    for (Py_ssize_t k = 0; k < dim; k += 64 / (Py_ssize_t)sizeof(T))
+        __builtin_prefetch(r + k);
+}
+
+static T FN(max_of)(const T *v, Py_ssize_t n)
+{
+    T top = v[0];
+    for (Py_ssize_t t = 1; t < n; t++)
+        top = v[t] > top ? v[t] : top;
+    return top;
+}
+
+/* Per row, the kc columns with the smallest GEMM squared distances, their
  * exact squared distances in double precision, and edge[i], the largest GEMM
  * value kept: every other column's GEMM value is at least that, the bound
- * the caller's test for rivals missed by rounding needs. The row needs at
- * least kc columns besides its self pair. */
+ * the caller's test for rivals missed by rounding needs. Columns below the
+ * running threshold go to a buffer of 2 kc; a full buffer is cut back to its
+ * kc smallest by quickselect, which lowers the threshold. Each kept column
+ * costs O(1) amortised (a heap costs O(log kc), with unpredictable branches).
+ * The row needs at least kc columns besides its self pair. */
 static int FN(knn_candidates)(const struct block *bk, Py_ssize_t kc,
                               int64_t *cand, double *exact, double *edge)
 {
     T *row = malloc(bk->m * sizeof(T));
-    T *hv = malloc(kc * sizeof(T));
-    int64_t *hc = malloc(kc * sizeof(int64_t));
-    if (row == NULL || hv == NULL || hc == NULL) {
+    T *bv = malloc(2 * kc * sizeof(T));
+    int64_t *bc = malloc(2 * kc * sizeof(int64_t));
+    if (row == NULL || bv == NULL || bc == NULL) {
         free(row);
-        free(hv);
-        free(hc);
+        free(bv);
+        free(bc);
         return -1;
     }
     for (Py_ssize_t i = 0; i < bk->b; i++) {
         FN(row_sq)(bk, i, row);
         struct span sp = pair_span(bk, i);
         Py_ssize_t n = 0;
+        T tau = (T)INFINITY;
         for (Py_ssize_t j = sp.start; j < bk->m; j++) {
-            if (j == sp.self)
+            if (!(row[j] < tau) || j == sp.self)
                 continue;
-            if (n < kc) { /* fill, then heapify once full */
-                hv[n] = row[j];
-                hc[n++] = j;
-                for (Py_ssize_t h = kc / 2 - 1; n == kc && h >= 0; h--)
-                    FN(heap_sift)(hv, hc, kc, h);
-            }
-            else if (row[j] < hv[0]) {
-                hv[0] = row[j];
-                hc[0] = j;
-                FN(heap_sift)(hv, hc, kc, 0);
+            bv[n] = row[j];
+            bc[n++] = j;
+            if (n == 2 * kc) {
+                FN(select_k)(bv, bc, n, kc);
+                n = kc;
+                tau = FN(max_of)(bv, kc);
             }
         }
-        edge[i] = (double)hv[0];
+        if (n > kc)
+            FN(select_k)(bv, bc, n, kc);
+        edge[i] = (double)FN(max_of)(bv, kc);
+        for (Py_ssize_t t = 0; t < 2 && t < kc; t++)
+            FN(prefetch_row)((const T *)bk->Y + bc[t] * bk->dim, bk->dim);
         for (Py_ssize_t t = 0; t < kc; t++) {
-            cand[i * kc + t] = bk->col0 + hc[t];
-            exact[i * kc + t] = FN(exact_pair)(bk, i, hc[t]);
+            /* The candidates' rows are scattered over Y: fetch the next one
+             * while this one is summed (the loop is bound by memory latency). */
+            if (t + 2 < kc)
+                FN(prefetch_row)((const T *)bk->Y + bc[t + 2] * bk->dim, bk->dim);
+            cand[i * kc + t] = bk->col0 + bc[t];
+            exact[i * kc + t] = FN(exact_pair)(bk, i, bc[t]);
         }
     }
     free(row);
-    free(hv);
-    free(hc);
+    free(bv);
+    free(bc);
     return 0;
 }
 
