@@ -3,8 +3,10 @@ The paper's workflow, end to end
 ================================
 
 This example chains every estimator of the package on the default data, the
-cryoSBI-like latents of :func:`~sksbi_manifold.datasets.make_toy_cryo_latents`
-(an "experimental" set without labels and a labelled "simulated" set, both in
+shipped latents of :func:`~sksbi_manifold.datasets.load_cryoem_latents`:
+particles of adenylate kinase from the physical forward model, encoded by the
+NPE summary network (an "experimental" set, with its documented mismatch,
+whose parameters are not used, and a labelled "simulated" set, both in
 ``R^256``), and draws the figure types of *Cryo-EM images are intrinsically
 low dimensional* (Evans et al.):
 
@@ -45,15 +47,15 @@ from sksbi_manifold import (
     near_reference,
     plotting,
 )
-from sksbi_manifold.datasets import make_toy_cryo_latents
+from sksbi_manifold.datasets import load_cryoem_latents
 from sksbi_manifold.exceptions import (
     UndefinedDimensionWarning,
     UnsupportedRowsWarning,
 )
 
 start = time.perf_counter()
-exp = make_toy_cryo_latents(4000, domain="experimental", random_state=0)
-sim = make_toy_cryo_latents(4000, domain="simulated", random_state=1)
+exp = load_cryoem_latents("experimental", n_samples=4000)
+sim = load_cryoem_latents("simulated", n_samples=4000)
 names = list(sim.param_names)
 sets = {"experimental": exp.data, "simulated": sim.data}
 print(f"experimental {exp.data.shape}, simulated {sim.data.shape}; parameters: {names}")
@@ -154,9 +156,12 @@ print(
 # -----------------------------------------
 # Nadaraya-Watson regression on the nearby simulated rows (rows with no
 # simulated neighbour inside the kernel cutoff take their nearest neighbour's
-# values).
+# values). Parameters the simulator holds fixed (the amplitude contrast) are
+# left out: they carry nothing and TSLasso needs varying functions.
+varying = np.ptp(sim.params, axis=0) > 0
+names = [name for name, v in zip(names, varying) if v]
 nw = NadarayaWatsonInterpolator(random_state=0, n_jobs=2).fit(
-    sim.data[near], sim.params[near]
+    sim.data[near], sim.params[near][:, varying]
 )
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", UnsupportedRowsWarning)

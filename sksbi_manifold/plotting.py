@@ -339,7 +339,11 @@ def _path_grid(axes, n_panels: int) -> np.ndarray:
         cols = min(n_panels, 4)
         rows = -(-n_panels // cols)
         axes = _pyplot().subplots(
-            rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False
+            rows,
+            cols,
+            figsize=(3.2 * cols, 2.6 * rows),
+            squeeze=False,
+            layout="constrained",  # titles clear of the x labels above
         )[1]
     return np.asarray(axes).ravel()
 

@@ -179,7 +179,7 @@ def test_path_points_trace_the_path_without_changing_the_selection():
         bare.lambda_,
         bare.status,
     )
-    grid = path.lambda_max * np.arange(1, 13) / 13
+    grid = path.lambda_max * (np.arange(1, 13) / 13) ** 2
     assert set(bare.lambdas) | set(grid) == set(path.lambdas)
     # each traced point is a group-lasso solution: the active count never
     # rises with lam, and every group is zero at lam_max

@@ -215,10 +215,12 @@ def select_exactly(
     fallback : {"largest_norm", "fail"}, default="largest_norm"
         What to do when no probe gives exactly ``n_select`` groups.
     path_points : int, default=0
-        After the search, also solve at this many ``lam`` evenly spaced in
-        ``(0, lam_max)``, each warm-started from the nearest smaller probe, so
-        the returned path can be drawn (the search alone leaves a few points).
-        They never change the selection.
+        After the search, also solve at this many ``lam`` in ``(0,
+        lam_max)``, ``lam_max (t / (path_points + 1))**2`` for ``t = 1, 2,
+        ...`` (denser near 0, where the norms change fastest), each
+        warm-started from the nearest smaller probe, so the returned path can
+        be drawn (the search alone leaves a few points). They never change the
+        selection.
 
     Notes
     -----
@@ -297,11 +299,12 @@ class _Search:
                 self.probe_warm(0.5 * (max(self.lo) + min(self.hi)))
 
     def trace(self, n_points: int) -> None:
-        """Solve at ``n_points`` even ``lam`` in ``(0, lam_max)`` for the path
+        """Solve at ``n_points`` more ``lam`` in ``(0, lam_max)`` for the path
         (not placed: the selection is the search's)."""
         if n_points < 1 or not self.lam_top > 0:
             return
-        for lam in self.lam_top * np.arange(1, n_points + 1) / (n_points + 1):
+        t = np.arange(1, n_points + 1) / (n_points + 1)
+        for lam in self.lam_top * t**2:
             below = max(v for v in self.probes if v < lam)
             self.solve(float(lam), self.probes[below][0])
 

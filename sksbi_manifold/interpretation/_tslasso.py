@@ -322,8 +322,8 @@ class TSLasso(TransformerMixin, BaseEstimator):
         ``n_components`` largest groups at the largest probed ``lam`` with
         more active groups (and warn), or count the repeat as failed.
     path_points : int, default=10
-        After each search, also solve at this many ``lam`` evenly spaced in
-        ``(0, lam_max)`` so that ``coef_path_`` (and
+        After each search, also solve at this many ``lam`` in ``(0,
+        lam_max)`` (denser near 0, see ``select_exactly``) so that ``coef_path_`` (and
         :func:`~sksbi_manifold.plotting.plot_tslasso_paths`) shows the whole
         regularisation path, not only the few probes of the search. They
         never change the selection; 0 skips them.
