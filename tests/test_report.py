@@ -415,6 +415,12 @@ def test_tslasso_runs_per_snr_quantile(small_report):
     assert ts["run_sizes"] == [min(300, n) for n in sizes]
     assert len(ts["run_selections"]) == len(q)
     assert "one per SNR top-q percentile" in (out / "index.html").read_text()
+    # carried parameters: the same runs on the labelled set, its own parameters
+    ref = results["tslasso_reference"]
+    assert ref["set"] != ts["set"] and ref["names"] == ["theta", "log_snr"]
+    assert ref["runs"] == "snr_quantile" and ref["pool_sizes"][0] == 70
+    assert (out / "tslasso_reference_paths.png").exists()
+    assert (out / "tslasso_reference_frequency.png").exists()
 
 
 def test_snr_pools_fall_back_to_random_runs():
@@ -513,6 +519,14 @@ def test_findings_follow_the_numbers():
     text = F.parameters({"tslasso": ts})
     assert "20 runs, one per SNR top-q percentile (q = 0, 5, ..., 95)" in text
     assert "theta (90%), log_snr (50%)" in text
+    ts["set"] = "experimental"
+    ref = {"set": "simulated", "names": ["theta", "log_snr", "q0"]}
+    ref["selection_frequency"] = [0.4, 1.0, 0.7]
+    both = {"tslasso": ts, "tslasso_reference": ref}
+    text = F.parameters(both | {"parameter_transfer": {"source": "simulated"}})
+    assert "experimental, parameters carried from the simulated set: theta" in text
+    assert "simulated, its own parameters: log_snr (100%), q0 (70%)" in text
+    assert "Selected on the simulated set but not on the experimental one: q0." in text
     dims = {
         "input": {"experimental": {"n_features": 256}, "simulated": {}},
         "intrinsic_dimension": {

@@ -218,9 +218,9 @@ def select_exactly(
         After the search, also solve at this many ``lam`` in ``(0,
         lam_max)``, ``lam_max (t / (path_points + 1))**2`` for ``t = 1, 2,
         ...`` (denser near 0, where the norms change fastest), each
-        warm-started from the nearest smaller probe, so the returned path can
-        be drawn (the search alone leaves a few points). They never change the
-        selection.
+        warm-started from the nearest smaller probe and run for a fifth of
+        ``max_iter``, so the returned path can be drawn (the search alone
+        leaves a few points). They never change the selection.
 
     Notes
     -----
@@ -261,15 +261,16 @@ class _Search:
         self.hi: list[float] = []
         self.hit = None
 
-    def solve(self, lam: float, B_init: np.ndarray | None) -> int:
+    def solve(self, lam: float, B_init: np.ndarray | None, max_iter=None) -> int:
         """Fit at ``lam``, record the probe, return its active-group count."""
         X = self.X
+        kw = self.fista_kw | ({} if max_iter is None else {"max_iter": max_iter})
         if lam == 0.0:  # minimum-norm least squares, exact
             B, it = np.linalg.pinv(X), 1  # one direct solve
         elif lam >= self.lam_top:  # B = 0 is optimal (no slow crawl to zero)
             B, it = np.zeros_like(np.swapaxes(X, 1, 2)), 1
         else:
-            B, it = fista(X, lam, B_init, **self.fista_kw)
+            B, it = fista(X, lam, B_init, **kw)
         norms = group_norms(B)
         mean_norms = np.sqrt(np.einsum("ikc,ikc->ik", B, B)).mean(axis=0)
         count = int((norms > self.select_tol).sum())
@@ -304,9 +305,11 @@ class _Search:
         if n_points < 1 or not self.lam_top > 0:
             return
         t = np.arange(1, n_points + 1) / (n_points + 1)
+        # drawn, not selected on: a fifth of the iterations from a warm start
+        max_iter = max(1, self.fista_kw["max_iter"] // 5)
         for lam in self.lam_top * t**2:
             below = max(v for v in self.probes if v < lam)
-            self.solve(float(lam), self.probes[below][0])
+            self.solve(float(lam), self.probes[below][0], max_iter)
 
     def check_tie(self) -> bool:
         """Does the count jump over ``n_select`` just below ``min(hi)``?"""

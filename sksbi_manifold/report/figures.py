@@ -26,9 +26,10 @@ def _plt():
 
 
 def _save(fig, out: Path, name: str, caption: str) -> tuple[str, str]:
-    # tight_layout ignores a suptitle: keep ~0.4 inch above the axes for it.
-    top = 1.0 - 0.4 / fig.get_figheight() if fig._suptitle is not None else 1.0
-    fig.tight_layout(rect=(0, 0, 1, top))
+    if fig.get_layout_engine() is None:  # plotting's grids are constrained
+        # tight_layout ignores a suptitle: keep ~0.4 inch above the axes for it.
+        top = 1.0 - 0.4 / fig.get_figheight() if fig._suptitle is not None else 1.0
+        fig.tight_layout(rect=(0, 0, 1, top))
     fig.savefig(Path(out) / f"{name}.png", dpi=110)
     _plt().close(fig)
     return f"{name}.png", caption
@@ -157,19 +158,24 @@ def embedding_grid(out, name: str, embeddings: dict, colours: dict, note: str = 
     )
 
 
-def selection_frequency(out, ts, names, per_snr: bool = False):
+def selection_frequency(
+    out, ts, names, per_snr: bool = False, name: str = "tslasso", what: str = ""
+):
     fig, ax = _figure((6, 3.4))
     plotting.plot_selection_frequency(ts, ax, names=names)
     runs = "runs (one per SNR top-q percentile)" if per_snr else "repeats"
+    on = f" on the {what} rows" if what else ""
     return _save(
         fig,
         out,
-        "tslasso_frequency",
-        f"How often TSLasso selected each function over the {runs}.",
+        f"{name}_frequency",
+        f"How often TSLasso selected each function{on} over the {runs}.",
     )
 
 
-def regularization_paths(out, ts, names, snr_quantiles=None):
+def regularization_paths(
+    out, ts, names, snr_quantiles=None, name: str = "tslasso", what: str = ""
+):
     """Mean group norm of each function against lambda, one line per run."""
     axes = plotting.plot_tslasso_paths(
         ts,
@@ -184,11 +190,12 @@ def regularization_paths(out, ts, names, snr_quantiles=None):
             "one curve per run on the rows in the top q-th SNR percentile "
             "(q = 0, 5, ..., 95), blue to red as q increases"
         )
+    on = f" of the {what} rows" if what else ""
     return _save(
         axes[0].figure,
         out,
-        "tslasso_paths",
-        f"TSLasso regularisation paths (paper Appendix Figure 6): {runs}; "
+        f"{name}_paths",
+        f"TSLasso regularisation paths{on} (paper Appendix Figure 6): {runs}; "
         "continuous where the run selected the function, dotted where not; "
         "panel titles give the selection rate.",
     )

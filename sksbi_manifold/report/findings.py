@@ -106,9 +106,6 @@ def parameters(results: dict) -> str | None:
     ts = results.get("tslasso")
     if not isinstance(ts, dict):
         return None
-    pairs = sorted(zip(ts["names"], ts["selection_frequency"]), key=lambda p: -p[1])
-    chosen = [f"{n} ({f:.0%})" for n, f in pairs if f >= SELECTED_SHARE]
-    rest = [f"{n} ({f:.0%})" for n, f in pairs if 0 < f < SELECTED_SHARE]
     q = ts.get("snr_quantiles")
     runs = (
         f"{len(q)} runs, one per SNR top-q percentile (q = {q[0]}, {q[1]}, ..., "
@@ -116,11 +113,38 @@ def parameters(results: dict) -> str | None:
         if q and len(q) > 1
         else f"selected in at least {SELECTED_SHARE:.0%} of the repeats"
     )
-    head = f"Parametrizing the manifold (TSLasso, {runs}): " + (
-        ", ".join(chosen) if chosen else "none"
+    ref = results.get("tslasso_reference")
+    if not isinstance(ref, dict):
+        return f"Parametrizing the manifold (TSLasso, {runs}): {_selection(ts)}."
+    source = results["parameter_transfer"]["source"]
+    text = (
+        f"Parametrizing the manifold (TSLasso, {runs}): {ts['set']}, parameters "
+        f"carried from the {source} set: {_selection(ts)}; {ref['set']}, its own "
+        f"parameters: {_selection(ref)}."
     )
-    tail = f"; sometimes selected: {', '.join(rest)}" if rest else ""
-    return head + tail + "."
+    lost = [n for n in _chosen(ref) if n not in _chosen(ts)]
+    if lost:
+        text += (
+            f" Selected on the {ref['set']} set but not on the {ts['set']} one: "
+            f"{', '.join(lost)}. The {ref['set']} geometry carries them; their "
+            f"values carried to the {ts['set']} rows (Nadaraya-Watson) do not "
+            "follow its geometry, e.g. where the sets do not overlap."
+        )
+    return text
+
+
+def _chosen(ts: dict) -> list[str]:
+    freq = dict(zip(ts["names"], ts["selection_frequency"]))
+    return [n for n, f in freq.items() if f >= SELECTED_SHARE]
+
+
+def _selection(ts: dict) -> str:
+    """``"a (100%), b (60%); sometimes selected: c (10%)"``, most often first."""
+    pairs = sorted(zip(ts["names"], ts["selection_frequency"]), key=lambda p: -p[1])
+    chosen = [f"{n} ({f:.0%})" for n, f in pairs if f >= SELECTED_SHARE]
+    rest = [f"{n} ({f:.0%})" for n, f in pairs if 0 < f < SELECTED_SHARE]
+    head = ", ".join(chosen) if chosen else "none"
+    return head + (f"; sometimes selected: {', '.join(rest)}" if rest else "")
 
 
 def beyond(results: dict) -> str | None:

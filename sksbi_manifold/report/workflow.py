@@ -872,12 +872,7 @@ def _tslasso(state: _State) -> None:
         f.embedded.size, cfg.n_tslasso, np.random.default_rng(cfg.random_state)
     )
     log.info("TSLasso: %d of %d embedded rows", pos.size, f.embedded.size)
-    F = ds.params[f.embedded[pos]]
-    keep = np.ptp(F, axis=0) > 0
-    names = [n for n, k in zip(ds.names, keep) if k]
-    q, pools = _snr_pools(ds, f.embedded[pos], min(4, int(keep.sum())) + 1)
-    ts = _fit_tslasso(cfg, f.dm, f.Xs[pos], F[:, keep], pools)
-    state.results["tslasso"] = _tslasso_record(ts, names, q, pools)
+    figs = _run_tslasso(state, ds, f.embedded[pos], f.Xs[pos], "tslasso")
     _record_size(
         state,
         "n_tslasso",
@@ -885,16 +880,39 @@ def _tslasso(state: _State) -> None:
         int(pos.size),
         cfg.n_tslasso,
     )
-    state.sections.append(
-        (
-            "TSLasso: which parameters parametrize the manifold",
-            [
-                figures.selection_frequency(cfg.out, ts, names, per_snr=q is not None),
-                figures.regularization_paths(cfg.out, ts, names, snr_quantiles=q),
-            ],
-            None,
+    title = "TSLasso: which parameters parametrize the manifold"
+    ref = state.reference
+    if isinstance(state.results.get("parameter_transfer"), dict):
+        # The target's parameters were carried over: the same runs on the
+        # labelled set with its own parameters tell the geometry from the
+        # transfer (see the findings).
+        rows = _subsample(
+            ref.X.shape[0], cfg.n_tslasso, np.random.default_rng(cfg.random_state)
         )
-    )
+        log.info("TSLasso: %d %s rows, own parameters", rows.size, ref.name)
+        figs += _run_tslasso(state, ref, rows, ref.X[rows], "tslasso_reference")
+        title += f" ({ds.name}: carried parameters; {ref.name}: its own)"
+    state.sections.append((title, figs, None))
+
+
+def _run_tslasso(state: _State, ds: _Dataset, rows, X, key: str) -> list:
+    """TSLasso of ``ds``'s varying parameters at ``rows`` (latents ``X``) at the
+    DM kernel width: ``results[key]`` and its two figures."""
+    cfg = state.config
+    F = ds.params[rows]
+    keep = np.ptp(F, axis=0) > 0
+    names = [n for n, k in zip(ds.names, keep) if k]
+    q, pools = _snr_pools(ds, rows, min(4, int(keep.sum())) + 1)
+    ts = _fit_tslasso(cfg, state.fitted.dm, X, F[:, keep], pools)
+    state.results[key] = _tslasso_record(ts, names, q, pools) | {"set": ds.name}
+    return [
+        figures.selection_frequency(
+            cfg.out, ts, names, per_snr=q is not None, name=key, what=ds.name
+        ),
+        figures.regularization_paths(
+            cfg.out, ts, names, snr_quantiles=q, name=key, what=ds.name
+        ),
+    ]
 
 
 def _snr_pools(ds: _Dataset, rows: np.ndarray, n_min: int) -> tuple:
