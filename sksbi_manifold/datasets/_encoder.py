@@ -106,6 +106,36 @@ def _align_module():
     return Align()
 
 
+def _residual_block(c_in: int, c_out: int, stride: int):
+    """Residual block of two 3x3 convolutions, the first with ``stride``."""
+    torch = _torch()
+    nn = torch.nn
+
+    class Block(nn.Module):
+        def __init__(self, c_in: int, c_out: int, stride: int):
+            super().__init__()
+            self.body = nn.Sequential(
+                nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(c_out, c_out, 3, padding=1, bias=False),
+                nn.BatchNorm2d(c_out),
+            )
+            self.skip = (
+                nn.Identity()
+                if stride == 1 and c_in == c_out
+                else nn.Sequential(
+                    nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False),
+                    nn.BatchNorm2d(c_out),
+                )
+            )
+
+        def forward(self, x):
+            return torch.relu(self.body(x) + self.skip(x))
+
+    return Block(c_in, c_out, stride)
+
+
 def build_encoder(
     width: int = 24,
     blocks: int = 1,
@@ -129,33 +159,9 @@ def build_encoder(
     torch = _torch()
     nn = torch.nn
 
-    class Block(nn.Module):
-        """Residual block of two 3x3 convolutions, the first with ``stride``."""
-
-        def __init__(self, c_in: int, c_out: int, stride: int):
-            super().__init__()
-            self.body = nn.Sequential(
-                nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False),
-                nn.BatchNorm2d(c_out),
-                nn.ReLU(inplace=True),
-                nn.Conv2d(c_out, c_out, 3, padding=1, bias=False),
-                nn.BatchNorm2d(c_out),
-            )
-            self.skip = (
-                nn.Identity()
-                if stride == 1 and c_in == c_out
-                else nn.Sequential(
-                    nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False),
-                    nn.BatchNorm2d(c_out),
-                )
-            )
-
-        def forward(self, x):
-            return torch.relu(self.body(x) + self.skip(x))
-
     def stage(c_in: int, c_out: int) -> list:
-        return [Block(c_in, c_out, 2)] + [
-            Block(c_out, c_out, 1) for _ in range(blocks - 1)
+        return [_residual_block(c_in, c_out, 2)] + [
+            _residual_block(c_out, c_out, 1) for _ in range(blocks - 1)
         ]
 
     w = width
@@ -173,7 +179,7 @@ def build_encoder(
                 nn.Conv2d(1, w, 5, stride=2, padding=2, bias=False),  # 32 x 32
                 nn.BatchNorm2d(w),
                 nn.ReLU(inplace=True),
-                *[Block(w, w, 1) for _ in range(stem)],  # 32 x 32
+                *[_residual_block(w, w, 1) for _ in range(stem)],  # 32 x 32
                 *stage(w, 2 * w),  # 16 x 16
                 *stage(2 * w, 4 * w),  # 8 x 8
                 *stage(4 * w, 8 * w),  # 4 x 4
