@@ -951,30 +951,7 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         self._check_out_of_sample("transform")
         X, dtype = self._validate(X, reset=False)
-        scale = self._nystrom_scale
-        if self._adaptive:
-            K, rho_x = self._adaptive_kernel_rows(X)
-            sums = np.asarray(K @ self._nystrom_targets)
-            # (P phi)(x) = (1 - epsilon^2 rho_x^2 lambda / 4) phi(x).
-            mu_x = 1.0 - np.outer(rho_x**2, self.eigenvalues_) * self.epsilon_**2 / 4
-            mu_x = np.where(
-                np.abs(mu_x) < _MU_FLOOR, np.copysign(_MU_FLOOR, mu_x), mu_x
-            )
-            scale = self._nystrom_time_scale / mu_x
-        elif self._precomputed:
-            K = gaussian_affinity(X, self.epsilon_, radius=self.radius_)
-            sums = np.asarray(K @ self._nystrom_targets)
-        else:
-            _, sums = distances.kernel_sums(
-                X,
-                self._fit_X,
-                self._nystrom_targets,
-                self.epsilon_,
-                radius_ratio=self.radius_ratio,
-                n_jobs=self.n_jobs,
-                device=self.device,
-            )
-            sums = sums[:, 0, :]
+        sums, scale = self._nystrom_sums(X)
         norm = sums[:, 0]
         empty = ~(norm > 0)
         out = np.empty((X.shape[0], self.n_components_))
@@ -992,6 +969,33 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
                 stacklevel=2,
             )
         return out.astype(dtype, copy=False)
+
+    def _nystrom_sums(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """Kernel sums ``(sum_j K_xj w_j, sum_j K_xj w_j phi_j)`` of new rows
+        against the training rows, and the factor that turns their ratio into
+        diffusion coordinates (per row for the adaptive kernel)."""
+        if self._adaptive:
+            K, rho_x = self._adaptive_kernel_rows(X)
+            # (P phi)(x) = (1 - epsilon^2 rho_x^2 lambda / 4) phi(x).
+            mu_x = 1.0 - np.outer(rho_x**2, self.eigenvalues_) * self.epsilon_**2 / 4
+            mu_x = np.where(
+                np.abs(mu_x) < _MU_FLOOR, np.copysign(_MU_FLOOR, mu_x), mu_x
+            )
+            scale = self._nystrom_time_scale / mu_x
+            return np.asarray(K @ self._nystrom_targets), scale
+        if self._precomputed:
+            K = gaussian_affinity(X, self.epsilon_, radius=self.radius_)
+            return np.asarray(K @ self._nystrom_targets), self._nystrom_scale
+        _, sums = distances.kernel_sums(
+            X,
+            self._fit_X,
+            self._nystrom_targets,
+            self.epsilon_,
+            radius_ratio=self.radius_ratio,
+            n_jobs=self.n_jobs,
+            device=self.device,
+        )
+        return sums[:, 0, :], self._nystrom_scale
 
     def _check_out_of_sample(self, what: str) -> None:
         if self._affinity_given:
