@@ -269,8 +269,11 @@ def _pca_local_coordinates(X_ref, X_centres, centres, n_coords, n_jobs):
         shape=(k + m, k + m),
     )
     rows = np.arange(k, k + m)
+    # float32 latents: float32 local products (half the cost of the large
+    # neighbourhoods of wide radii; the distortion needs ~1e-3, not 1e-16)
+    dtype = np.float32 if X_aug.dtype == np.float32 else np.float64
     pca = weighted_local_pca(
-        X_aug, W_aug, rows, n_coords, center="point", n_jobs=n_jobs
+        X_aug, W_aug, rows, n_coords, center="point", dtype=dtype, n_jobs=n_jobs
     )
     return local_coordinates(X_aug, W_aug, rows, pca.bases)
 
