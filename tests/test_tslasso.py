@@ -464,11 +464,12 @@ def test_swiss_roll_in_R49_reference_setup():
     """n = 10,000, epsilon = 1.88, 100 sample points (:ref:`conv-known-answers`)."""
     X, F, G, _ = swiss_roll(10_000)
     kw = dict(n_components=2, sample_size=100, n_repeats=3, random_state=0)
-    ana = TSLasso(epsilon=1.88, **kw).fit(X, F, gradients=G)
+    ana = TSLasso(epsilon=1.88, path_points=0, **kw).fit(X, F, gradients=G)
     assert list(ana.selected_) == [0, 1]
     np.testing.assert_allclose(ana.lambda_max_, 10.0, rtol=1e-3)
     for path in ana.coef_path_:  # selected at the first bisection probe
         np.testing.assert_allclose(path.lambdas, [0, 5.0, 10.0], rtol=1e-3)
+        assert path.lambda_ == pytest.approx(5.0, rel=1e-3)
     est = TSLasso(epsilon=1.88, gradient_tangent_dim=10, **kw).fit(X, F)
     assert list(est.selected_) == [0, 1]
     assert est.selection_frequency_[:2].tolist() == [1.0, 1.0]
