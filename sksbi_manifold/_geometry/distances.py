@@ -356,18 +356,20 @@ def _exact_pairs(ops: _Operands, rows: np.ndarray, cols: np.ndarray) -> np.ndarr
 
 
 def _knn_task(ops: _Operands, block: slice, k: int, exclude_self: bool):
-    # Over-select by GEMM value in the C reducer (a heap per row, exact float64
-    # distances of the candidates), then rank the candidates exactly.
-    lead = _gemm_block(ops, block, MODE_NO_SELF if exclude_self else MODE_ALL)
-    b, m = lead[5], lead[6]
-    available = m - (1 if lead[10] == MODE_NO_SELF else 0)
+    # Over-select by GEMM value in the C reducer (which also computes the
+    # candidates' exact float64 distances), then rank the candidates exactly.
+    no_self = exclude_self and ops.same
+    lead = _gemm_block(ops, block, MODE_NO_SELF if no_self else MODE_ALL)
+    G = lead[0]
+    b, m = G.shape
+    available = m - int(no_self)  # the self pair is never a candidate
     k_cand = min(available, k + 8)
     cand = np.empty((b, k_cand), dtype=np.int64)
     exact = np.empty((b, k_cand))
     edge = np.empty(b)
     _reduce.knn_candidates(*lead, k_cand, cand, exact, edge)
     if k_cand < available:
-        extra = _unseen_rivals(ops, block, lead, cand, exact, edge, k)
+        extra = _unseen_rivals(ops, block, G, no_self, cand, exact, edge, k)
         if extra is not None:
             cand, exact = _merge(cand, exact, *extra)
     order = np.argsort(exact, axis=1, kind="stable")[:, :k]
@@ -377,7 +379,7 @@ def _knn_task(ops: _Operands, block: slice, k: int, exclude_self: bool):
     )
 
 
-def _unseen_rivals(ops, block, lead, cand, exact, edge, k):
+def _unseen_rivals(ops, block, G, no_self, cand, exact, edge, k):
     """Non-candidates that may be nearer than a row's k-th candidate.
 
     A column's true squared distance is at least its GEMM value less the
@@ -393,12 +395,11 @@ def _unseen_rivals(ops, block, lead, cand, exact, edge, k):
     doubt = np.flatnonzero(edge - ops.tol * (xx + float(ops.yy.max())) <= kth)
     if doubt.size == 0:
         return None
-    G = lead[0]
     lower = ops.xx[block][doubt, None] + ops.yy[None, :] - 2.0 * G[doubt]
     lower -= ops.tol * (ops.xx[block][doubt, None] + ops.yy[None, :])
     maybe = lower <= kth[doubt, None]
     np.put_along_axis(maybe, cand[doubt], False, axis=1)
-    if lead[10] == MODE_NO_SELF:
+    if no_self:
         maybe[np.arange(doubt.size), block.start + doubt] = False
     r, cols = np.nonzero(maybe)
     if r.size == 0:
