@@ -185,6 +185,21 @@ def test_path_points_trace_the_path_without_changing_the_selection():
     # rises with lam, and every group is zero at lam_max
     assert np.all(np.diff(path.n_active) <= 0) and path.n_active[-1] == 0
     assert path.n_active[0] == 8 and len(np.unique(path.n_active)) >= 5
+    # A trace point on a search probe keeps the probe's converged solution:
+    # this design's search probes lam_max / 4, and 3 points trace (1/2)**2.
+    X = _random_design(n=30, d=2, p=8, seed=1)
+    bare = select_exactly(X, 7)
+    three = select_exactly(X, 7, path_points=3)
+    np.testing.assert_allclose(
+        bare.lambdas / bare.lambda_max, [0, 0.25, 0.375, 0.4375, 0.5, 1]
+    )
+    assert three.lambdas.size == bare.lambdas.size + 2  # 1/16 and 9/16 added
+    i, j = (
+        np.flatnonzero(np.isclose(p.lambdas, bare.lambda_max / 4))[0]
+        for p in (bare, three)
+    )
+    np.testing.assert_array_equal(three.coef_norms[j], bare.coef_norms[i])
+    assert three.n_iter[j] == bare.n_iter[i]
 
 
 def test_ties_are_flagged_and_fall_back():

@@ -308,6 +308,8 @@ class _Search:
         # drawn, not selected on: a fifth of the iterations from a warm start
         max_iter = max(1, self.fista_kw["max_iter"] // 5)
         for lam in self.lam_top * t**2:
+            if any(abs(lam - v) <= 1e-12 * lam for v in self.probes):
+                continue  # a search probe: keep its fully converged solution
             below = max(v for v in self.probes if v < lam)
             self.solve(float(lam), self.probes[below][0], max_iter)
 
