@@ -847,18 +847,17 @@ def _nystrom_centres(
     epsilon,
     alpha,
     bandwidths,
-    sample,
     *,
     n_jobs,
     device,
 ) -> _Centres:
     """Evaluation rows with their reference neighbours, kernel and Nystrom
-    rows ``(4/eps^2) K_xj w_j / sum`` (times ``rho_x**-2`` when adaptive)."""
+    rows ``(4/eps^2) K_xj w_j / sum`` (times ``rho_x**-2`` when adaptive;
+    ``bandwidths`` holds ``rho_x`` of the evaluation rows themselves)."""
     rho_ref, rho_x, dim = (None,) * 3 if bandwidths is None else bandwidths
     if sp.issparse(X_sample):  # precomputed distances to the reference rows
         dist = threshold_graph(X_sample, radius)
     elif bandwidths is not None:
-        rho_x = np.asarray(rho_x)[sample]
         dist = scaled_radius_graph(
             X_sample,
             rho_x,
@@ -950,6 +949,9 @@ def out_of_sample_distortion(
     rng = check_random_state(random_state)
     sample = _sample_rows(rng, X.shape[0], sample_size)
     X_sample = sp.csr_matrix(X)[sample] if precomputed else np.asarray(X)[sample]
+    if bandwidths is not None:  # the evaluated rows' own bandwidths
+        rho_ref, rho_x, dim = bandwidths
+        bandwidths = (rho_ref, np.asarray(rho_x)[sample], dim)
     centres = _nystrom_centres(
         X_sample,
         reference,
@@ -958,7 +960,6 @@ def out_of_sample_distortion(
         epsilon,
         alpha,
         bandwidths,
-        sample,
         n_jobs=n_jobs,
         device=device,
     )
