@@ -83,7 +83,9 @@ def test_precomputed_radius_graph_matches_euclidean(roll):
     gp = geometric_consistency(
         G, radii, [1, 2], sample_size=40, random_state=1, metric="precomputed"
     )
-    np.testing.assert_allclose(gp.distortions, gc.distortions, rtol=1e-9, atol=1e-12)
+    # The coordinate path takes its tangent bases from float32 local products
+    # (the Gram path is float64): agreement to ~1e-7, far below any loss step.
+    np.testing.assert_allclose(gp.distortions, gc.distortions, rtol=2e-6, atol=1e-12)
     assert gp.radius == gc.radius
 
 

@@ -140,6 +140,28 @@ def test_radius_graph_equals_sklearn(dtype):
     assert abs(graph - graph.T).max() == 0
 
 
+def test_radius_graph_mirror_across_blocks_and_empty_rows():
+    # The symmetric graph is assembled from per-block upper triangles: many
+    # small blocks, isolated rows (only their self pair) and a row whose
+    # neighbours all lie below it must give the dense answer.
+    rng = np.random.RandomState(3)
+    X = np.r_[rng.randn(300, 4), [[40.0, 0, 0, 0]], rng.randn(50, 4) + 9]
+    dense = np.sqrt(_sq(X, X))
+    with config_context(working_memory=0.01):
+        graph = D.radius_graph(X, 1.2)
+    assert graph.indices.dtype == np.int32
+    pattern = graph.copy()
+    pattern.has_sorted_indices = False
+    pattern.sort_indices()  # the flag set by the assembly must be true
+    np.testing.assert_array_equal(pattern.indices, graph.indices)
+    pattern.data[:] = 1
+    np.testing.assert_array_equal(pattern.toarray() > 0, dense <= 1.2)
+    np.testing.assert_allclose(graph.toarray(), np.where(dense <= 1.2, dense, 0))
+    lonely = D.radius_graph(X, 1e-9)
+    np.testing.assert_array_equal(lonely.indices, np.arange(len(X)))
+    assert lonely.nnz == len(X) and (lonely.data == 0).all()
+
+
 def test_radius_graph_query_set(dtype):
     X, Y = _data(dtype)
     graph = D.radius_graph(X, 3.0, Y)
@@ -176,6 +198,30 @@ def test_kernel_sums_dense_reference(dtype, exclude_self):
             np.fill_diagonal(K, 0.0)
         np.testing.assert_allclose(w[:, t], K.sum(1), rtol=tol, atol=tol)
         np.testing.assert_allclose(s[:, t], K @ F, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("n_targets", [1, 40])
+def test_kernel_sums_symmetric_blocks(n_targets):
+    # A set against itself is summed over pairs j > i, each added back to its
+    # column's row, when the accumulators are narrow (1 target); wide ones
+    # (40) visit all pairs. Both must match the dense sums over many blocks,
+    # and give the same bits for any n_jobs (the blocks, not the threads,
+    # fix the order of the additions).
+    rng = np.random.RandomState(5)
+    X = rng.randn(700, 6)
+    F = rng.randn(700, n_targets)
+    eps = np.array([0.9, 2.0])
+    d2 = _sq(X, X)
+    with config_context(working_memory=0.02):
+        w, s = D.kernel_sums(X, None, F, eps, exclude_self=True)
+        w2, s2 = D.kernel_sums(X, None, F, eps, exclude_self=True, n_jobs=2)
+    np.testing.assert_array_equal(w, w2)
+    np.testing.assert_array_equal(s, s2)
+    for t, e in enumerate(eps):
+        K = np.exp(-d2 / e**2) * (d2 <= (3 * e) ** 2)
+        np.fill_diagonal(K, 0.0)
+        np.testing.assert_allclose(w[:, t], K.sum(1), rtol=1e-12)
+        np.testing.assert_allclose(s[:, t], K @ F, rtol=1e-10, atol=1e-12)
 
 
 def test_kernel_sums_any_bandwidth_order():

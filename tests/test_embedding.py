@@ -419,7 +419,8 @@ def test_precomputed_gc_needs_twice_the_radius(circle):
     dm = DiffusionMapsGC(metric="precomputed", **common).fit(G)
     assert dm.gc_radii_.max() <= 0.4 + 1e-12
     ref = DiffusionMapsGC(gc_radii=dm.gc_radii_, **common).fit(X)
-    np.testing.assert_allclose(dm.gc_loss_, ref.gc_loss_, rtol=1e-8)
+    # float32 tangent bases on the coordinate path, float64 Gram on the graph's
+    np.testing.assert_allclose(dm.gc_loss_, ref.gc_loss_, rtol=2e-6)
 
 
 # ------------------------------------------------------------------- errors

@@ -324,29 +324,36 @@ static PyObject *py_select_pairs(PyObject *self, PyObject *args)
 static PyObject *py_kernel_sums(PyObject *self, PyObject *args)
 {
     struct block_args a;
-    Py_buffer inv_eps2, cut2, F, out;
+    Py_buffer inv_eps2, cut2, F, out, cols;
     Py_ssize_t q;
+    int has_cols;
     if (parse_block(args, &a, N_LEAD) < 0)
         return NULL;
     PyObject *rest = PyTuple_GetSlice(args, N_LEAD, PyTuple_GET_SIZE(args));
-    int ok = rest && PyArg_ParseTuple(rest, "y*y*y*nw*", &inv_eps2, &cut2, &F,
-                                      &q, &out);
+    int ok = rest && PyArg_ParseTuple(rest, "y*y*y*nw*w*p", &inv_eps2, &cut2, &F,
+                                      &q, &out, &cols, &has_cols);
     Py_XDECREF(rest);
     if (!ok) {
         release_block(&a);
         return NULL;
     }
     Py_ssize_t nb = inv_eps2.len / 8;
-    int bad = nb < 1 || check_len(&cut2, nb, 8, "cut2") ||
+    /* the back-accumulation indexes F by row, so rows must be columns too */
+    int bad_cols = has_cols && (a.bk.mode != MODE_UPPER || a.bk.col0 != a.bk.row0);
+    int bad = nb < 1 || bad_cols || check_len(&cut2, nb, 8, "cut2") ||
               check_len(&F, a.bk.m * q, 8, "F") ||
-              check_len(&out, a.bk.b * nb * (q + 1), 8, "out");
+              check_len(&out, a.bk.b * nb * (q + 1), 8, "out") ||
+              (has_cols && check_len(&cols, a.bk.m * nb * (q + 1), 8, "cols"));
     if (!bad) {
         int rc;
+        double *back = has_cols ? cols.buf : NULL;
         Py_BEGIN_ALLOW_THREADS
         if (a.is_double)
-            rc = kernel_sums_f64(&a.bk, inv_eps2.buf, cut2.buf, nb, F.buf, q, out.buf);
+            rc = kernel_sums_f64(&a.bk, inv_eps2.buf, cut2.buf, nb, F.buf, q,
+                                 out.buf, back);
         else
-            rc = kernel_sums_f32(&a.bk, inv_eps2.buf, cut2.buf, nb, F.buf, q, out.buf);
+            rc = kernel_sums_f32(&a.bk, inv_eps2.buf, cut2.buf, nb, F.buf, q,
+                                 out.buf, back);
         Py_END_ALLOW_THREADS
         if (rc) {
             bad = 1;
@@ -356,10 +363,15 @@ static PyObject *py_kernel_sums(PyObject *self, PyObject *args)
     else if (nb < 1) {
         PyErr_SetString(PyExc_ValueError, "_reduce: no bandwidths given");
     }
+    else if (bad_cols) {
+        PyErr_SetString(PyExc_ValueError,
+                        "_reduce: column sums need an upper-triangle self block");
+    }
     PyBuffer_Release(&inv_eps2);
     PyBuffer_Release(&cut2);
     PyBuffer_Release(&F);
     PyBuffer_Release(&out);
+    PyBuffer_Release(&cols);
     release_block(&a);
     if (bad)
         return NULL;
@@ -450,6 +462,77 @@ static PyObject *py_knn_candidates(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* Symmetric CSR from a strict upper triangle given row by row (ascending
+ * columns): row r is its lower part (entries (i, r), i < r, written in
+ * ascending i as rows are walked), the self pair (r, 0.0), its upper part.
+ * out_ptr (n + 1) must hold the merged row starts. */
+static void mirror_upper(Py_ssize_t n, const int64_t *up_ptr,
+                         const int32_t *up_idx, const double *up_dist,
+                         const int64_t *out_ptr, int64_t *cursor,
+                         int32_t *out_idx, double *out_dist)
+{
+    for (Py_ssize_t r = 0; r < n; r++)
+        cursor[r] = out_ptr[r];
+    for (Py_ssize_t i = 0; i < n; i++) {
+        /* row i's lower part is complete: rows < i have all been walked */
+        int64_t pos = cursor[i];
+        out_idx[pos] = (int32_t)i;
+        out_dist[pos] = 0.0;
+        pos++;
+        for (int64_t e = up_ptr[i]; e < up_ptr[i + 1]; e++, pos++) {
+            int32_t j = up_idx[e];
+            out_idx[pos] = j;
+            out_dist[pos] = up_dist[e];
+            int64_t low = cursor[j]++;
+            out_idx[low] = (int32_t)i;
+            out_dist[low] = up_dist[e];
+        }
+    }
+}
+
+static PyObject *py_mirror_upper(PyObject *self, PyObject *args)
+{
+    Py_buffer up_ptr, up_idx, up_dist, out_ptr, cursor, out_idx, out_dist;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "ny*y*y*y*w*w*w*", &n, &up_ptr, &up_idx,
+                          &up_dist, &out_ptr, &cursor, &out_idx, &out_dist))
+        return NULL;
+    const int64_t *uptr = up_ptr.buf, *optr = out_ptr.buf;
+    int bad = check_len(&up_ptr, n + 1, 8, "up_ptr") ||
+              check_len(&out_ptr, n + 1, 8, "out_ptr") ||
+              check_len(&cursor, n, 8, "cursor");
+    if (!bad) {
+        int64_t nnz = uptr[n];
+        bad = check_len(&up_idx, nnz, 4, "up_idx") ||
+              check_len(&up_dist, nnz, 8, "up_dist") ||
+              optr[n] != 2 * nnz + n ||
+              check_len(&out_idx, optr[n], 4, "out_idx") ||
+              check_len(&out_dist, optr[n], 8, "out_dist");
+        for (Py_ssize_t e = 0; e < nnz && !bad; e++) {
+            int32_t j = ((const int32_t *)up_idx.buf)[e];
+            bad = j < 0 || j >= n;
+        }
+        if (bad && !PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "_reduce: bad upper triangle");
+    }
+    if (!bad) {
+        Py_BEGIN_ALLOW_THREADS
+        mirror_upper(n, uptr, up_idx.buf, up_dist.buf, optr, cursor.buf,
+                     out_idx.buf, out_dist.buf);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&up_ptr);
+    PyBuffer_Release(&up_idx);
+    PyBuffer_Release(&up_dist);
+    PyBuffer_Release(&out_ptr);
+    PyBuffer_Release(&cursor);
+    PyBuffer_Release(&out_idx);
+    PyBuffer_Release(&out_dist);
+    if (bad)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"bin_counts", py_bin_counts, METH_VARARGS,
      "Histogram squared distances of a block against ascending edges."},
@@ -461,6 +544,8 @@ static PyMethodDef methods[] = {
      "Streaming log-sum-exp of Gaussian kernel values, several bandwidths."},
     {"knn_candidates", py_knn_candidates, METH_VARARGS,
      "The kc nearest columns of each block row by GEMM value, exact distances."},
+    {"mirror_upper", py_mirror_upper, METH_VARARGS,
+     "Symmetric CSR with explicit self pairs from a strict upper triangle."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -188,10 +188,13 @@ static int FN(select_pairs)(const struct block *bk, double r2, int64_t *cursor,
 }
 
 /* out[i, t, 0] += sum_j K_t(d_ij); out[i, t, 1 + c] += sum_j K_t(d_ij) F[j, c]
- * with K_t(d) = exp(-d^2 inv_eps2[t]) for d^2 <= cut2[t] (ascending), else 0. */
+ * with K_t(d) = exp(-d^2 inv_eps2[t]) for d^2 <= cut2[t] (ascending), else 0.
+ * With `cols` (MODE_UPPER, a set against itself) each pair j > i is visited
+ * once and also adds K_t(d_ij) [1, F[i]] to cols[j, t]: half the GEMM and
+ * half the exponentials of visiting (i, j) and (j, i). */
 static int FN(kernel_sums)(const struct block *bk, const double *inv_eps2,
                            const double *cut2, Py_ssize_t n_bw, const double *F,
-                           Py_ssize_t q, double *out)
+                           Py_ssize_t q, double *out, double *cols)
 {
     T *row = malloc(bk->m * sizeof(T));
     if (row == NULL)
@@ -204,6 +207,7 @@ static int FN(kernel_sums)(const struct block *bk, const double *inv_eps2,
         double reject = cut2[n_bw - 1] + s;
         struct span sp = pair_span(bk, i);
         double *acc_row = out + i * stride;
+        const double *f_i = F + (bk->row0 + i - bk->col0) * q;
         for (Py_ssize_t j = sp.start; j < bk->m; j++) {
             if (row[j] > reject || j == sp.self)
                 continue;
@@ -216,6 +220,12 @@ static int FN(kernel_sums)(const struct block *bk, const double *inv_eps2,
                 acc[0] += w;
                 for (Py_ssize_t c = 0; c < q; c++)
                     acc[1 + c] += w * f[c];
+                if (cols != NULL) {
+                    double *back = cols + j * stride + t * (q + 1);
+                    back[0] += w;
+                    for (Py_ssize_t c = 0; c < q; c++)
+                        back[1 + c] += w * f_i[c];
+                }
             }
         }
     }

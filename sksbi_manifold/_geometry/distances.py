@@ -315,21 +315,37 @@ def radius_graph(
     if not ops.same:
         indptr = np.concatenate([[0], np.cumsum(counts)])
         return sp.csr_matrix((dist, _small_index(indices, m), indptr), shape=(n, m))
-    # Upper triangle -> mirror it and add the explicit self pairs.
-    rows = np.repeat(np.arange(n), counts)
-    self_idx = np.arange(n)
-    coo = sp.coo_matrix(
-        (
-            np.concatenate([dist, dist, np.zeros(n)]),
-            (
-                np.concatenate([rows, indices, self_idx]),
-                np.concatenate([indices, rows, self_idx]),
-            ),
-        ),
-        shape=(n, n),
+    return _mirror_upper(counts, _small_index(indices, n), dist, n)
+
+
+def _mirror_upper(counts, indices, dist, n: int) -> sp.csr_matrix:
+    """Symmetric CSR from the strict upper triangle (ascending columns per row),
+    every self pair stored as an explicit zero.
+
+    One C pass writes each row as its lower part, self pair and upper part,
+    already in column order: no sort and no 2 nnz COO round trip (measured on
+    42M pairs: 0.5 s against 3.3 s for the numpy transpose-and-scatter and
+    5.5 s for ``coo.tocsr`` + ``sort_indices``). Columns are int32: n rows of
+    features in memory are far below 2**31.
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    up_ptr = np.concatenate(([0], np.cumsum(counts)))
+    n_low = np.bincount(indices, minlength=n)
+    indptr = np.concatenate(([0], np.cumsum(n_low + counts + 1)))
+    out_idx = np.empty(indptr[-1], dtype=np.int32)
+    out_dist = np.empty(indptr[-1], dtype=np.float64)
+    _reduce.mirror_upper(
+        n,
+        up_ptr,
+        np.ascontiguousarray(indices, dtype=np.int32),
+        np.ascontiguousarray(dist, dtype=np.float64),
+        indptr,
+        np.empty(n, dtype=np.int64),
+        out_idx,
+        out_dist,
     )
-    graph = coo.tocsr()
-    graph.sort_indices()
+    graph = sp.csr_matrix((out_dist, out_idx, indptr), shape=(n, n))
+    graph.has_sorted_indices = True
     return graph
 
 
@@ -503,12 +519,22 @@ def farthest_distances(
 # --------------------------------------------------------------------------- #
 # Kernel sums (Nadaraya-Watson, Nystrom, degrees) and Gaussian log-sums (KDE)
 # --------------------------------------------------------------------------- #
+# A set against itself is reduced over pairs j > i, each pair also summed into
+# its column's row, when the per-row accumulators (bandwidths x (1 + targets))
+# are this small: a block's column buffer is then n_reference x this doubles.
+_SYMMETRIC_WIDTH = 64
+
+
 def _kernel_task(ops, block, inv_eps2, cut2, targets, mode):
     lead = _gemm_block(ops, block, mode)
+    b, m, col0 = lead[5], lead[6], lead[9]
     q = targets.shape[1]
-    out = np.zeros((lead[5], inv_eps2.size, q + 1))
-    _reduce.kernel_sums(*lead, inv_eps2, cut2, targets, q, out)
-    return out
+    symmetric = mode == MODE_UPPER
+    rows = np.zeros((b, inv_eps2.size, q + 1))
+    cols = np.zeros((m if symmetric else 0, inv_eps2.size, q + 1))
+    F = np.ascontiguousarray(targets[col0:])
+    _reduce.kernel_sums(*lead, inv_eps2, cut2, F, q, rows, cols, symmetric)
+    return rows, cols
 
 
 def kernel_sums(
@@ -564,7 +590,8 @@ def kernel_sums(
     F = np.ascontiguousarray(
         np.asarray(F, dtype=np.float64).reshape(ops.Y.shape[0], -1)
     )
-    mode = MODE_NO_SELF if exclude_self else MODE_ALL
+    symmetric = ops.same and eps.size * (F.shape[1] + 1) <= _SYMMETRIC_WIDTH
+    mode = MODE_UPPER if symmetric else MODE_NO_SELF if exclude_self else MODE_ALL
     task = partial(
         _kernel_task,
         inv_eps2=1.0 / eps**2,
@@ -572,7 +599,14 @@ def kernel_sums(
         targets=F,
         mode=mode,
     )
-    out = np.concatenate([r for _, r in _map_blocks(task, ops, n_jobs)])
+    out = np.zeros((ops.X.shape[0], eps.size, F.shape[1] + 1))
+    for block, (rows, cols) in _map_blocks(task, ops, n_jobs):
+        out[block] += rows
+        if symmetric:
+            out[block.start :] += cols
+    if symmetric and not exclude_self:  # the self pairs, K = 1
+        out[:, :, 0] += 1.0
+        out[:, :, 1:] += F[:, None, :]
     out = out[:, np.argsort(order, kind="stable")]
     return out[:, :, 0], out[:, :, 1:]
 

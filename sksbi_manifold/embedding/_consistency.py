@@ -269,11 +269,15 @@ def _pca_local_coordinates(X_ref, X_centres, centres, n_coords, n_jobs):
         shape=(k + m, k + m),
     )
     rows = np.arange(k, k + m)
-    # float32 latents: float32 local products (half the cost of the large
-    # neighbourhoods of wide radii; the distortion needs ~1e-3, not 1e-16)
-    dtype = np.float32 if X_aug.dtype == np.float32 else np.float64
+    # The tangent bases from float32 local products: half the cost of the
+    # thousands-of-neighbours PCAs of wide radii, and the distortion needs
+    # ~1e-3, not 1e-16. Centred and brought to unit scale by a power of two
+    # first (exact), so no magnitude overflows float32; the coordinates
+    # themselves are then taken in the data's own precision.
+    X_unit = X_aug - X_aug[rows[0]]
+    X_unit = distances._rescaled(X_unit, distances.data_unit(X_unit))
     pca = weighted_local_pca(
-        X_aug, W_aug, rows, n_coords, center="point", dtype=dtype, n_jobs=n_jobs
+        X_unit, W_aug, rows, n_coords, center="point", dtype=np.float32, n_jobs=n_jobs
     )
     return local_coordinates(X_aug, W_aug, rows, pca.bases)
 
