@@ -74,3 +74,33 @@ def test_unsorted_and_duplicated_grids_are_sorted_once():
     )
     np.testing.assert_array_equal(res.values, [1.0, 2.0, 3.0])
     assert res.values[res.best] == 2.0
+
+
+def test_upward_only_and_early_stopping_extensions():
+    # Geometric consistency's use: extended only past the top, and an
+    # extension may score a prefix of its values (it stops once they rise);
+    # the unscored values are not added.
+    score, calls = _quadratic_in_log(1e-3)
+    res = search_log_grid(
+        score, np.geomspace(1, 2, 4), n_extend=3, max_extensions=5, upward_only=True
+    )
+    assert res.values.size == 4 and len(calls) == 1  # its optimum is below
+
+    def rising_stop(h):
+        s = (np.log(h) - np.log(9.0)) ** 2
+        if h.size == 4:  # the initial grid: scored whole
+            return s
+        rises = np.flatnonzero(np.diff(s) > 0)
+        return s[: rises[0] + 2] if rises.size else s
+
+    res = search_log_grid(
+        rising_stop, np.geomspace(1, 2, 4), n_extend=6, max_extensions=4,
+        min_ratio=1.5, upward_only=True,
+    )  # fmt: skip
+    assert not res.at_edge and res.values[res.best - 1] < 9.0 < res.values[res.best + 1]
+    # one extension of six reached past 9 and stopped one value after the rise
+    assert res.values.size < 4 + 6
+    with pytest.raises(ValueError, match="every value of the initial grid"):
+        search_log_grid(
+            lambda h: h[:1], np.geomspace(1, 2, 3), n_extend=1, max_extensions=1
+        )

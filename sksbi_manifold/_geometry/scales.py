@@ -130,32 +130,39 @@ def search_log_grid(
     min_ratio: float = 1.0,
     n_refine: int = 0,
     edge_rtol: float = 1e-9,
+    upward_only: bool = False,
 ) -> GridSearch:
     """Minimise ``score`` over a log grid, extended while the optimum is at an edge.
 
-    The one grid search of the package's scale choices (KDE and
-    Nadaraya-Watson bandwidths). ``score(values)`` returns one score per
-    value (lower is better, ``inf`` for a value that cannot be used). While
-    the best value is the smallest or largest tried and beats its neighbour
-    by more than ``edge_rtol`` (relative), ``n_extend`` values are added past
-    that edge, ``max(grid ratio, min_ratio)`` apart, at most
-    ``max_extensions`` times. When no value scores finitely the grid grows
-    upwards (every value tried was too small to be supported). Then
-    ``n_refine`` values are added between the neighbours of an interior
-    optimum. Ties go to the largest value (the smoother choice).
+    The one grid search of the package's scale choices (geometric
+    consistency, KDE and Nadaraya-Watson bandwidths). ``score(values)``
+    returns one score per value (lower is better, ``inf`` for a value that
+    cannot be used); on an extension it may stop early and score only the
+    first values (ascending), e.g. once the scores rise, and the rest are not
+    added. While the best value is the smallest or largest tried and beats
+    its neighbour by more than ``edge_rtol`` (relative), ``n_extend`` values
+    are added past that edge (past the top only with ``upward_only``),
+    ``max(grid ratio, min_ratio)`` apart, at most ``max_extensions`` times.
+    When no value scores finitely the grid grows upwards (every value tried
+    was too small to be supported). Then ``n_refine`` values are added
+    between the neighbours of an interior optimum. Ties go to the largest
+    value (the smoother choice).
     """
     values = np.unique(np.asarray(grid, dtype=np.float64))  # sorted
     scores = np.asarray(score(values), dtype=np.float64)
+    if scores.shape != values.shape:
+        raise ValueError("score must score every value of the initial grid.")
     ratio = max(float(values[1] / values[0]), min_ratio) if values.size > 1 else 2.0
     steps = ratio ** np.arange(1, n_extend + 1)
 
     def add(new: np.ndarray) -> None:
         nonlocal values, scores
         gap = np.abs(np.log(new)[:, None] - np.log(values)[None, :]).min(axis=1)
-        new = new[gap > 1e-9]
+        new = np.sort(new[gap > 1e-9])
         if new.size:
-            values = np.concatenate([values, new])
-            scores = np.concatenate([scores, score(new)])
+            scored = np.asarray(score(new), dtype=np.float64)
+            values = np.concatenate([values, new[: scored.size]])
+            scores = np.concatenate([scores, scored])
             order = np.argsort(values)
             values, scores = values[order], scores[order]
 
@@ -163,7 +170,12 @@ def search_log_grid(
         best = _argmin_last(scores)
         if not np.isfinite(scores).any():
             add(values[-1] * steps)
-        elif best == 0 and values.size > 1 and _beats(scores[0], scores[1], edge_rtol):
+        elif (
+            best == 0
+            and not upward_only
+            and values.size > 1
+            and _beats(scores[0], scores[1], edge_rtol)
+        ):
             add(values[0] / steps)
         elif best == values.size - 1 and _beats(scores[-1], scores[-2], edge_rtol):
             add(values[-1] * steps)

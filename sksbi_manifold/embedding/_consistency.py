@@ -59,7 +59,7 @@ from ..exceptions import BoundaryWarning
 
 SELECTIONS = ("argmin", "argmin_plus")
 DEFAULT_N_RADII = 20
-# Upward extensions of the automatic grid (see _extend_upwards): 5 steps of
+# Upward extensions of the automatic grid (see _search_upwards): 5 steps of
 # twice the default grid's log-step (ratio ~1.22) multiply the radius by ~2.7.
 _EXTENSION_STEPS = 5
 _MAX_EXTENSIONS = 3
@@ -546,31 +546,39 @@ def _extension_curves(X, grid, dims, sample, radius_ratio, alpha, n_jobs, device
     return grid[: m.size], c, m, trunc
 
 
-def _extend_upwards(X, radii, curves, n_eval, trunc, args):
-    """Extend an automatic grid upwards until its minimum is interior.
+def _search_upwards(first, extension, radii):
+    """Curves on an automatic grid, extended upwards while the minimum is at
+    its top (``scales.search_log_grid``).
 
     The default grid ends at the median 200-NN distance, but on clean or
     high-dimensional data the distortion keeps falling well beyond it (its
     variance falls with the neighbour count faster than its curvature bias
     grows): measured at n = 20,000, minimum at ~1,800 neighbours on the unit
     sphere, and beyond 540 on the cryo-EM latents. Each extension adds
-    ``_EXTENSION_STEPS`` radii at twice the grid's log-step in one memory-free
-    pass (:func:`_extension_curves`), at most ``_MAX_EXTENSIONS`` times.
+    ``_EXTENSION_STEPS`` radii at twice the grid's log-step (the loss is smooth
+    there, and each radius costs local PCAs of thousands of neighbours), at
+    most ``_MAX_EXTENSIONS`` times; ``extension`` may stop once the loss rises.
+    ``first(grid)`` and ``extension(grid)`` return ``(radii evaluated, curves,
+    n_eval, truncated, graph)``. Returns the concatenated four and every part.
     """
-    # Twice the grid's log-step: the loss is smooth at these widths, and each
-    # radius costs local PCAs of thousands of neighbours.
-    step = (radii[-1] / radii[-2]) ** 2
-    for _ in range(_MAX_EXTENSIONS):
-        loss = curves.mean(axis=0)
-        if _argmin(loss) != radii.size - 1:
-            break
-        extra = radii[-1] * step ** np.arange(1, _EXTENSION_STEPS + 1)
-        extra, c, m, t = _extension_curves(X, extra, *args)
-        radii = np.concatenate((radii, extra))
-        curves = np.concatenate((curves, c), axis=1)
-        n_eval = np.concatenate((n_eval, m))
-        trunc = np.concatenate((trunc, t))
-    return radii, curves, n_eval, trunc
+    parts = []
+
+    def loss_of(grid):
+        parts.append((extension if parts else first)(grid))
+        loss = parts[-1][1].mean(axis=0)
+        return np.where(np.isfinite(loss), loss, np.inf)
+
+    scales.search_log_grid(
+        loss_of,
+        radii,
+        n_extend=_EXTENSION_STEPS,
+        max_extensions=_MAX_EXTENSIONS,
+        min_ratio=(radii[-1] / radii[-2]) ** 2,
+        upward_only=True,
+    )
+    # each part lies above the previous one: concatenated, they are ascending
+    joined = (np.concatenate(p, axis=-1) for p in zip(*(q[:4] for q in parts)))
+    return *joined, parts
 
 
 def _raise_if_truncated(loss, truncated, radii) -> None:
@@ -698,12 +706,16 @@ def geometric_consistency(
     radii = _check_radii(radii)
     sample = _sample_rows(rng, n, sample_size)
     args = (dims, sample, radius_ratio, alpha, n_jobs, device)
-    curves, n_eval, trunc, graph = _curves(data, precomputed, radii, *args)
     graph_top = float(radii[-1])
     if auto_grid and radii.size > 1:
-        radii, curves, n_eval, trunc = _extend_upwards(
-            data, radii, curves, n_eval, trunc, args
+        radii, curves, n_eval, trunc, parts = _search_upwards(
+            lambda grid: (grid, *_curves(data, False, grid, *args)),
+            lambda grid: (*_extension_curves(data, grid, *args), None),
+            radii,
         )
+        graph = parts[0][4]  # extensions build no graph
+    else:
+        curves, n_eval, trunc, graph = _curves(data, precomputed, radii, *args)
     loss = curves.mean(axis=0)
     _raise_if_truncated(loss, trunc, radii)
     best = select_radius(loss, selection, tol)
@@ -806,20 +818,19 @@ def adaptive_consistency(
     radii = _check_radii(radii)
     sample = _sample_rows(rng, X.shape[0], sample_size)
     args = (dims, sample, radius_ratio, alpha, n_jobs, device)
-    radii, curves, n_eval, _, graph = _adaptive_curves(X, rho, dim, radii, *args)
-    top = float(radii[-1])
-    step = (radii[-1] / radii[-2]) ** 2 if radii.size > 1 else 2.0
-    for _ in range(_MAX_EXTENSIONS if auto_grid and radii.size > 1 else 0):
-        if _argmin(curves.mean(axis=0)) != radii.size - 1:
-            break
-        extra = radii[-1] * step ** np.arange(1, _EXTENSION_STEPS + 1)
-        extra, c, m, _, graph = _adaptive_curves(
-            X, rho, dim, extra, *args, stop_after_rise=_RISE_STEPS
+    if auto_grid and radii.size > 1:
+        radii, curves, n_eval, _, parts = _search_upwards(
+            lambda grid: _adaptive_curves(X, rho, dim, grid, *args),
+            lambda grid: _adaptive_curves(
+                X, rho, dim, grid, *args, stop_after_rise=_RISE_STEPS
+            ),
+            radii,
         )
-        top = float(extra[-1])
-        radii = np.concatenate((radii, extra))
-        curves = np.concatenate((curves, c), axis=1)
-        n_eval = np.concatenate((n_eval, m))
+    else:
+        parts = [_adaptive_curves(X, rho, dim, radii, *args)]
+        radii, curves, n_eval = parts[0][:3]
+    # each pass rebuilds the scaled graph at its top radius: keep the last
+    graph, top = parts[-1][4], float(parts[-1][0][-1])
     loss = curves.mean(axis=0)
     best = select_radius(loss, selection, tol)
     _warn_boundary(loss, radii)
