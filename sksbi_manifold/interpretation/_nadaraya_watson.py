@@ -9,6 +9,7 @@ interpolating its coordinates (Appendix Figure 4; see
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -59,6 +60,55 @@ def _offsets(y: np.ndarray) -> np.ndarray:
     return y[idx, np.arange(y.shape[1])]
 
 
+@dataclass
+class _KernelChoice:
+    """A fitted candidate kernel: its least leave-one-out error, the fitted
+    attributes it sets (the others stay None) and the rows that scored it."""
+
+    kernel: str
+    error: float
+    attributes: dict
+    rows: np.ndarray | None = None
+    row_errors: np.ndarray | None = None  # per scored row, at the optimum
+
+    def __post_init__(self):
+        unset = dict.fromkeys(_SEARCH_ATTRIBUTES)
+        self.attributes = {**unset, **self.attributes}
+
+
+_SEARCH_ATTRIBUTES = (
+    "bandwidths_",
+    "loo_errors_",
+    "neighbor_grid_",
+    "n_neighbors_",
+    "bandwidth_scale_",
+)
+
+
+def _row_errors(pred, truth, scale) -> np.ndarray:
+    """Squared errors over the target variances, mean over the non-constant
+    targets (last axis): per row (and per bandwidth when ``pred`` has one)."""
+    fit = scale > 0
+    if not fit.any():
+        return np.zeros(pred.shape[:-1])
+    return (((pred - truth) ** 2)[..., fit] / scale[fit]).mean(axis=-1)
+
+
+def _preferred(choices: list[_KernelChoice]) -> _KernelChoice:
+    """The fixed kernel (listed first, the paper's), unless the adaptive one
+    is better beyond the noise of the sampled rows: the mean of their paired
+    error differences above two standard errors, or a fixed kernel with no
+    usable width (error inf)."""
+    if len(choices) == 1:
+        return choices[0]
+    fixed, adaptive = choices
+    if not np.isfinite(fixed.error):
+        return adaptive
+    diff = fixed.row_errors - adaptive.row_errors
+    noise = diff.std(ddof=1) / np.sqrt(diff.size) if diff.size > 1 else 0.0
+    return adaptive if diff.mean() > 2.0 * noise else fixed
+
+
 class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator):
     """Nadaraya-Watson kernel regression of one or several targets.
 
@@ -87,11 +137,16 @@ class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator
         the default ``score`` measures). The paper uses the geometric
         consistency ``epsilon`` of the training set, e.g.
         ``DiffusionMapsGC().fit(X).epsilon_``.
-    kernel : {"fixed", "adaptive"}, default="fixed"
-        ``"fixed"``: one global ``bandwidth`` (the paper's). ``"adaptive"``:
-        at each query ``x``, ``K(x, x_j) = exp(-d_j^2 / (s d_k(x))^2)`` over
-        its ``k = n_neighbors`` nearest training rows, ``d_k(x)`` the
-        distance to the k-th of them and ``s`` the width factor; with
+    kernel : {"auto", "fixed", "adaptive"}, default="auto"
+        ``"auto"``: with ``bandwidth="auto"``, both kernels below are searched
+        on the same sampled rows and the adaptive one is kept only where its
+        leave-one-out error is lower beyond the sampling noise (the mean of
+        the rows' paired differences above two standard errors), else the
+        fixed one; with a float ``bandwidth``, the fixed kernel. ``"fixed"``:
+        one global ``bandwidth`` (the paper's). ``"adaptive"``: at each query
+        ``x``, ``K(x, x_j) = exp(-d_j^2 / (s d_k(x))^2)`` over its
+        ``k = n_neighbors`` nearest training rows, ``d_k(x)`` the distance to
+        the k-th of them and ``s`` the width factor; with
         ``bandwidth="auto"`` the pair ``(k, s)`` minimises the same
         leave-one-out error over ``k`` in (5, 10, 20, 40, 80) (doubled
         further, up to 1280, while the largest wins) and ``s`` in (0.5, 1, 2),
@@ -130,6 +185,12 @@ class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator
 
     Attributes
     ----------
+    kernel_ : {"fixed", "adaptive"}
+        The kernel ``predict`` uses.
+    kernel_loo_errors_ : dict or None
+        With ``kernel="auto"`` and ``bandwidth="auto"``: the least
+        leave-one-out error of each kernel (``{"fixed": ., "adaptive": .}``),
+        the evidence for ``kernel_``; else None.
     bandwidth_ : float
         Kernel width used by ``predict``; adaptive kernel: the median width
         ``s d_k`` over the leave-one-out rows (for information).
@@ -192,7 +253,7 @@ class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator
 
     _parameter_constraints: ClassVar[dict] = {
         "bandwidth": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
-        "kernel": [StrOptions({"fixed", "adaptive"})],
+        "kernel": [StrOptions({"auto", "fixed", "adaptive"})],
         "n_neighbors": [
             Interval(Integral, 1, None, closed="left"),
             StrOptions({"auto"}),
@@ -211,7 +272,7 @@ class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator
         self,
         bandwidth="auto",
         *,
-        kernel="fixed",
+        kernel="auto",
         n_neighbors="auto",
         radius_ratio=3.0,
         fallback="nearest",
@@ -276,19 +337,38 @@ class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator
         self.y_offset_ = _offsets(Y)
         self._y_centered = Y - self.y_offset_
         self.n_outside_ = 0
-        self.bandwidths_ = self.loo_errors_ = self.neighbor_grid_ = None
-        self.n_neighbors_ = self.bandwidth_scale_ = None
         rng = check_random_state(self.random_state)
-        if self.kernel == "adaptive":
-            self._select_adaptive(X, rng)
-        elif auto:
-            self._select_bandwidth(X, rng)
-        else:
-            self.bandwidth_ = float(self.bandwidth)
+        choices = self._kernel_choices(X, rng, auto)
+        best = _preferred(choices)
+        self.kernel_ = best.kernel
+        self.kernel_loo_errors_ = (
+            {c.kernel: c.error for c in choices} if len(choices) > 1 else None
+        )
+        for name, value in best.attributes.items():
+            setattr(self, name, value)
         return self
 
-    def _select_adaptive(self, X, rng) -> None:
-        """``(k, s)`` of the adaptive kernel by leave-one-out on sampled rows.
+    def _kernel_choices(self, X, rng, auto: bool) -> list[_KernelChoice]:
+        """The candidate kernels, fitted: one, or with ``kernel="auto"`` and an
+        automatic bandwidth both, scored on the same leave-one-out rows."""
+        if self.kernel == "adaptive":
+            return [self._select_adaptive(X, self._loo_rows(X.shape[0], rng))]
+        if not auto:  # a given width is a fixed kernel's
+            return [_KernelChoice("fixed", 0.0, {"bandwidth_": float(self.bandwidth)})]
+        fixed = self._select_bandwidth(X, rng)
+        if self.kernel == "fixed":
+            return [fixed]
+        rows = np.arange(X.shape[0]) if fixed.rows is None else fixed.rows
+        return [fixed, self._select_adaptive(X, rows)]
+
+    def _loo_rows(self, n: int, rng) -> np.ndarray | None:
+        """Rows whose leave-one-out predictions score a search (None: all)."""
+        if self.loo_sample_size is not None and self.loo_sample_size < n:
+            return np.sort(rng.choice(n, size=self.loo_sample_size, replace=False))
+        return None
+
+    def _select_adaptive(self, X, rows) -> _KernelChoice:
+        """``(k, s)`` of the adaptive kernel by leave-one-out on ``rows``.
 
         One neighbour search serves every ``(k, s)``; while the best ``k`` is
         the largest tried, the grid grows by two doublings (one new search).
@@ -297,9 +377,7 @@ class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator
         ks = self._adaptive_neighbor_grid(n)
         auto = isinstance(self.bandwidth, str)
         scales_ = _ADAPTIVE_SCALES if auto else (float(self.bandwidth),)
-        rows = np.arange(n)
-        if self.loo_sample_size is not None and self.loo_sample_size < n:
-            rows = np.sort(rng.choice(n, size=self.loo_sample_size, replace=False))
+        rows = np.arange(n) if rows is None else rows
         cap = min(n - 1, _ADAPTIVE_MAX_NEIGHBORS)
         d, idx = _neighbours_without_self(X, rows, ks[-1], self.n_jobs, self.device)
         err = self._adaptive_errors(d, idx, rows, ks, scales_)
@@ -316,10 +394,16 @@ class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator
         # ties: the larger k, then the larger s (the smoother choice)
         a, b = np.unravel_index(np.argmin(err[::-1, ::-1]), err.shape)
         a, b = len(ks) - 1 - a, len(scales_) - 1 - b
-        self.n_neighbors_, self.bandwidth_scale_ = int(ks[a]), float(scales_[b])
-        self.bandwidth_ = float(np.median(self.bandwidth_scale_ * d[:, ks[a] - 1]))
-        self.neighbor_grid_ = np.asarray(ks)
-        self.loo_errors_ = err
+        attributes = {
+            "n_neighbors_": int(ks[a]),
+            "bandwidth_scale_": float(scales_[b]),
+            "bandwidth_": float(np.median(scales_[b] * d[:, ks[a] - 1])),
+            "neighbor_grid_": np.asarray(ks),
+            "loo_errors_": err,
+        }
+        pred = _adaptive_average(d, idx, self._y_centered, ks[a], scales_[b])
+        row_err = _row_errors(pred, self._y_centered[rows], self._y_centered.var(0))
+        return _KernelChoice("adaptive", float(err[a, b]), attributes, rows, row_err)
 
     def _adaptive_neighbor_grid(self, n: int) -> list[int]:
         if self.n_neighbors != "auto":
@@ -367,19 +451,18 @@ class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator
             hi = lo * 4.0
         return np.geomspace(lo, hi, self.n_bandwidths)
 
-    def _select_bandwidth(self, X, rng) -> None:
+    def _select_bandwidth(self, X, rng) -> _KernelChoice:
         grid = self._initial_grid(X, rng)
-        n = X.shape[0]
-        rows = None
-        if self.loo_sample_size is not None and self.loo_sample_size < n:
-            rows = np.sort(rng.choice(n, size=self.loo_sample_size, replace=False))
+        rows = self._loo_rows(X.shape[0], rng)
         truth = self._y_centered if rows is None else self._y_centered[rows]
         scale = self._y_centered.var(axis=0)
         fit_cols = scale > 0
         fallback_pred = _LazyLooFallback(self, X, rows)
+        per_row = {}  # bandwidth -> the rows' own errors (the auto-kernel test)
 
         def errors(eps: np.ndarray) -> np.ndarray:
             pred, support = self._loo_predictions(X, rows, eps, fallback_pred)
+            per_row.update(zip(eps, _row_errors(pred, truth[:, None, :], scale).T))
             if not fit_cols.any():  # constant targets: every bandwidth is exact
                 err = np.zeros(eps.size)
             else:
@@ -392,9 +475,14 @@ class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator
         search = scales.search_log_grid(
             errors, grid, n_extend=_EXTEND_SIZE, max_extensions=_MAX_EXTENSIONS
         )
-        self.bandwidths_ = search.values
-        self.loo_errors_ = search.scores
-        self.bandwidth_ = float(search.values[search.best])
+        attributes = {
+            "bandwidths_": search.values,
+            "loo_errors_": search.scores,
+            "bandwidth_": float(search.values[search.best]),
+        }
+        best = search.values[search.best]
+        error = float(search.scores[search.best])
+        return _KernelChoice("fixed", error, attributes, rows, per_row[best])
 
     def _loo_predictions(self, X, rows, eps, fallback_pred):
         """Leave-one-out predictions (m, n_eps, q) of the centred targets, and
@@ -447,7 +535,7 @@ class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        if self.n_neighbors_ is not None:
+        if self.kernel_ == "adaptive":
             d, idx = distances.knn_distances(
                 X,
                 self.n_neighbors_,

@@ -513,6 +513,9 @@ def _parameters(state: _State) -> None:
     params, n_outside = _carry_parameters(nw, tgt, ref.name)
     tgt.params, tgt.names = params.reshape(len(params), -1), list(ref.names)
     state.results["parameter_transfer"] = {
+        "kernel": nw.kernel_,
+        "kernel_loo_errors": nw.kernel_loo_errors_,
+        "n_neighbors": nw.n_neighbors_,
         "bandwidth": float(nw.bandwidth_),
         "n_outside": int(n_outside),
         "source": ref.name,
