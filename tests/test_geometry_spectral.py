@@ -34,6 +34,7 @@ from sksbi_manifold._geometry.laplacian import (
 from sksbi_manifold._geometry.local_pca import (
     estimate_gradients,
     local_coordinates,
+    local_pca_at,
     weighted_local_pca,
 )
 from sksbi_manifold._geometry.metric import (
@@ -493,6 +494,36 @@ def test_weighted_local_pca_lifted_plane(center):
         assert res.n_neighbors[m] == W[i].nnz
         if res.eigenvalues[m, 1] > 1e-3 * res.eigenvalues[m, 0]:
             assert subspace_angles(res.bases[m], vecs[:, :2]).max() < 1e-6
+
+
+@pytest.mark.parametrize("center", ["point", "weighted_mean"])
+def test_local_pca_at_out_of_sample_centres(center):
+    # Rectangular weights about points that are not reference rows: the
+    # brute-force covariance about each query point (or its weighted mean),
+    # and on reference rows exactly weighted_local_pca.
+    X, _, _ = lifted_plane(800, ambient=20, seed=18)
+    rng = np.random.default_rng(3)
+    P = X[:40] + 0.01 * rng.standard_normal((40, 20))  # off the sample
+    W = gaussian_affinity(distances.radius_graph(P, 0.15, X), 0.05)
+    res = local_pca_at(X, W, P, 2, center=center, n_eigenvalues=4)
+    for i in range(len(P)):
+        w = W[i].toarray().ravel()
+        w = w / w.sum()
+        c = P[i] if center == "point" else P[i] + w @ (X - P[i])
+        vals, vecs = np.linalg.eigh(((X - c).T * w) @ (X - c))
+        np.testing.assert_allclose(
+            res.eigenvalues[i], vals[::-1][:4], rtol=1e-9, atol=1e-15
+        )
+        np.testing.assert_allclose(res.centers[i], c, atol=1e-12)
+        assert subspace_angles(res.bases[i], vecs[:, ::-1][:, :2]).max() < 1e-8
+    W_sq = gaussian_affinity(radius_graph(X, 0.15), 0.05)
+    rows = np.arange(0, 800, 9)
+    same = local_pca_at(X, W_sq[rows], X[rows], 2, center=center)
+    ref = weighted_local_pca(X, W_sq, rows, 2, center=center)
+    for a, b in zip(same, ref):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="n_centers, n_reference"):
+        local_pca_at(X, W_sq, P, 2)
 
 
 def test_local_pca_svd_covariance_and_gram_paths_agree_and_n_jobs():

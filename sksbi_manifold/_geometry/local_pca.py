@@ -156,14 +156,15 @@ def _row_sums(nb: _Neighbourhoods, values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _centered_differences(X, nb: _Neighbourhoods, rows, center: str):
-    """Centres ``c_i`` and padded ``sqrt(w_ij) (x_j - c_i)`` (c, width, D).
+def _centered_differences(X, nb: _Neighbourhoods, points, center: str):
+    """Centres ``c_i`` and padded ``sqrt(w_ij) (x_j - c_i)`` (c, width, D),
+    ``x_j`` the rows of ``X``, ``x_i`` the ``points``.
 
     The weighted mean is ``x_i + sum_j w_ij (x_j - x_i)``, from the same
     gathered differences (a sparse product with X cost twice as much).
     Empty rows keep ``x_i`` (and give zero eigenvalues).
     """
-    centers = X[rows]
+    centers = points
     diffs = X[nb.cols] - centers[nb.row]
     if center == "weighted_mean":
         shift = _row_sums(nb, nb.weights[:, None].astype(X.dtype) * diffs)
@@ -272,17 +273,22 @@ def _truncate(values, vectors, n_values: int, n_vectors: int):
 # Public functions
 
 
-def _check_inputs(X, weights, center: str, method: str, dtype=np.float64):
+def _check_inputs(X, weights, center: str, method: str, dtype=np.float64, n_rows=None):
     if dtype not in (np.float64, np.float32):
         raise ValueError(f"dtype must be float64 or float32, got {dtype!r}.")
     X = np.asarray(X, dtype=dtype)
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D, got shape {X.shape}.")
     weights = sp.csr_matrix(weights)
-    if weights.shape != (X.shape[0], X.shape[0]):
+    if n_rows is None and weights.shape != (X.shape[0], X.shape[0]):
         raise ValueError(
             f"weights must have shape (n, n) = {(X.shape[0],) * 2}, "
             f"got {weights.shape}."
+        )
+    if n_rows is not None and weights.shape != (n_rows, X.shape[0]):
+        raise ValueError(
+            f"weights must have shape (n_centers, n_reference) = "
+            f"{(n_rows, X.shape[0])}, got {weights.shape}."
         )
     if center not in CENTERS:
         raise ValueError(f"center must be one of {CENTERS}, got {center!r}.")
@@ -291,9 +297,9 @@ def _check_inputs(X, weights, center: str, method: str, dtype=np.float64):
     return X, weights
 
 
-def _pca_task(X, weights, rows, n_components, n_values, center, method):
-    nb = _neighbourhoods(weights, rows)
-    centers, A = _centered_differences(X, nb, rows, center)
+def _pca_task(X, weights, points, pos, n_components, n_values, center, method):
+    nb = _neighbourhoods(weights, pos)
+    centers, A = _centered_differences(X, nb, points[pos], center)
     scale = _unit_scale(A)
     if scale != 1.0:
         A /= scale
@@ -375,31 +381,87 @@ def weighted_local_pca(
     """
     X, weights = _check_inputs(X, weights, center, method, dtype)
     rows = _resolve_rows(rows, X.shape[0])
+    return local_pca_at(
+        X,
+        weights[rows],
+        X[rows],
+        n_components,
+        center=center,
+        n_eigenvalues=n_eigenvalues,
+        method=method,
+        dtype=dtype,
+        n_jobs=n_jobs,
+    )
+
+
+def local_pca_at(
+    X_ref,
+    weights,
+    centers,
+    n_components: int,
+    *,
+    center: str = "point",
+    n_eigenvalues: int | None = None,
+    method: str = "auto",
+    dtype=np.float64,
+    n_jobs: int | None = None,
+) -> LocalPCA:
+    """Weighted local PCA about given points, of given reference rows.
+
+    The rectangular form of :func:`weighted_local_pca`: row ``i`` of
+    ``weights`` weighs the reference rows around ``centers[i]``, which need
+    not be reference rows themselves (out-of-sample points, a sample's rows).
+
+    Parameters
+    ----------
+    X_ref : array-like of shape (n_reference, D)
+        Reference rows (the neighbours).
+    weights : sparse matrix of shape (m, n_reference)
+        Nonnegative weights, row-normalised internally; stored zeros are not
+        neighbours. A point that is its own neighbour is a column of it.
+    centers : array-like of shape (m, D)
+        The points ``x_i``.
+    n_components, center, n_eigenvalues, method, dtype, n_jobs
+        As in :func:`weighted_local_pca`.
+
+    Returns
+    -------
+    result : LocalPCA
+        One entry per centre.
+    """
+    X, weights = _check_inputs(
+        X_ref, weights, center, method, dtype, n_rows=np.shape(centers)[0]
+    )
+    points = np.asarray(centers, dtype=X.dtype)
     D = X.shape[1]
+    if points.ndim != 2 or points.shape[1] != D:
+        raise ValueError(
+            f"centers must have shape (m, {D}) like X_ref, got {points.shape}."
+        )
     n_values = max(n_components, 1) if n_eigenvalues is None else n_eigenvalues
     if not (0 <= n_components <= D and 1 <= n_values <= D):
         raise ValueError(
             f"n_components={n_components} must lie in [0, n_features={D}] and "
             f"n_eigenvalues={n_eigenvalues} in [1, {D}]."
         )
-    chunks = _plan_chunks(np.diff(weights.indptr)[rows], D)
+    chunks = _plan_chunks(np.diff(weights.indptr), D)
     with single_threaded_blas():
         results = Parallel(n_jobs=n_jobs, prefer="threads")(
             delayed(_pca_task)(
-                X, weights, rows[pos], n_components, n_values, center, method
+                X, weights, points, pos, n_components, n_values, center, method
             )
             for pos in chunks
         )
-    m = len(rows)
+    m = points.shape[0]
     bases = np.zeros((m, D, n_components))
     eigenvalues = np.zeros((m, n_values))
-    centers = np.zeros((m, D))
+    centres = np.zeros((m, D))
     n_neighbors = np.zeros(m, dtype=np.intp)
     for pos, (vec, val, cen, cnt) in zip(chunks, results):
         bases[pos], eigenvalues[pos] = vec, val
-        centers[pos], n_neighbors[pos] = cen, cnt
+        centres[pos], n_neighbors[pos] = cen, cnt
     deficient = n_neighbors < n_components + 1
-    return LocalPCA(bases, eigenvalues, centers, n_neighbors, deficient)
+    return LocalPCA(bases, eigenvalues, centres, n_neighbors, deficient)
 
 
 def local_coordinates(X, graph, rows, bases, *, centers=None) -> np.ndarray:
@@ -448,7 +510,7 @@ def local_coordinates(X, graph, rows, bases, *, centers=None) -> np.ndarray:
 
 def _gradient_task(X, F, weights, rows, n_components, center, method, rcond, U):
     nb = _neighbourhoods(weights, rows)
-    _, A = _centered_differences(X, nb, rows, center)
+    _, A = _centered_differences(X, nb, X[rows], center)
     scale = _unit_scale(A)  # regress in exactly rescaled units (no overflow)
     if scale != 1.0:
         A /= scale

@@ -333,6 +333,25 @@ def _render(coords, conformation, params, size, pixel_size) -> np.ndarray:
     return _apply_ctf(images, pixel_size, params)
 
 
+def _check_sizes(n_samples, image_size, pixel_size) -> None:
+    if not isinstance(n_samples, numbers.Integral) or n_samples <= 0:
+        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+    if not isinstance(image_size, numbers.Integral) or image_size < 8:
+        raise ValueError(f"image_size must be an integer >= 8, got {image_size!r}")
+    if not (isinstance(pixel_size, numbers.Real) and 0 < pixel_size < np.inf):
+        raise ValueError(f"pixel_size must be a positive number, got {pixel_size!r}")
+
+
+def _render_chunks(subsamples: np.ndarray) -> list[np.ndarray]:
+    """Row chunks of one sub-sampling factor each: most atoms need none
+    (``_project``), so one costly factor does not slow a whole chunk."""
+    return [
+        rows[i : i + _CHUNK]
+        for rows in (np.flatnonzero(subsamples == v) for v in np.unique(subsamples))
+        for i in range(0, rows.size, _CHUNK)
+    ]
+
+
 def simulate_particles(
     coords,
     n_samples: int,
@@ -404,23 +423,12 @@ def simulate_particles(
     ((8, 64, 64), (8, 12))
     """
     coords = _check_coords(coords)
-    if not isinstance(n_samples, numbers.Integral) or n_samples <= 0:
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
-    if not isinstance(image_size, numbers.Integral) or image_size < 8:
-        raise ValueError(f"image_size must be an integer >= 8, got {image_size!r}")
-    if not (isinstance(pixel_size, numbers.Real) and 0 < pixel_size < np.inf):
-        raise ValueError(f"pixel_size must be a positive number, got {pixel_size!r}")
+    _check_sizes(n_samples, image_size, pixel_size)
     theta = _check_theta(theta, coords)
     prior = ParticlePrior.from_overrides(**prior_overrides)
     rng = check_random_state(random_state)
     conformation, params = _draw_params(n_samples, coords.shape[0], theta, prior, rng)
-    # Chunks of one sub-sampling factor: most atoms need none (_project).
-    k = _subsamples(pixel_size, params["sigma"])
-    chunks = [
-        rows[i : i + _CHUNK]
-        for rows in (np.flatnonzero(k == value) for value in np.unique(k))
-        for i in range(0, rows.size, _CHUNK)
-    ]
+    chunks = _render_chunks(_subsamples(pixel_size, params["sigma"]))
     seeds = np.random.SeedSequence(rng.randint(2**31)).spawn(len(chunks))
     mask = circular_mask(image_size, MASK_RADIUS * image_size)
 

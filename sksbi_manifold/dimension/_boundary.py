@@ -19,7 +19,7 @@ from scipy.stats import chi2
 from sklearn.utils import Bunch
 
 from .._geometry.distances import data_unit, radius_graph
-from .._geometry.local_pca import weighted_local_pca
+from .._geometry.local_pca import local_pca_at
 
 ALPHA = 0.01
 MIN_SHIFT = 0.05
@@ -73,7 +73,7 @@ def tangent_shift(
     shift = (graph @ X_cols) / np.maximum(counts, 1)[:, None] - X[rows]
 
     # local PCA of a few random neighbours of each row (with repetition when
-    # fewer were found), through an (n_rows + n_cols)-square weight matrix
+    # fewer were found)
     m = max(PCA_NEIGHBORS, 4 * n_components)
     offset = (rng.random_sample((len(rows), m)) * counts[:, None]).astype(np.intp)
     picked = graph.indices[np.minimum(graph.indptr[:-1, None] + offset, graph.nnz - 1)]
@@ -81,14 +81,14 @@ def tangent_shift(
     W = sp.csr_matrix(
         (
             np.ones(has.sum() * m),
-            (np.repeat(np.flatnonzero(has), m), len(rows) + picked[has].ravel()),
+            (np.repeat(np.flatnonzero(has), m), picked[has].ravel()),
         ),
-        shape=(len(rows) + n_cols,) * 2,
+        shape=(len(rows), n_cols),
     )
-    pca = weighted_local_pca(
-        np.vstack([X[rows], X_cols]),
+    pca = local_pca_at(
+        X_cols,
         W,
-        np.arange(len(rows)),
+        X[rows],
         n_components,
         center="weighted_mean",
         method="gram",

@@ -365,7 +365,7 @@ class CorrelationDimension(BaseDimension):
         full = mean_counts >= n - 1
         log_fit = np.where(full, np.nan, log_c)
         law = Bunch(mean_counts=mean_counts, log_c=log_c, full=full, no_plateau=False)
-        if grid is None:
+        if grid is None:  # the user's radii: every finite one is fitted
             law.update(
                 radii=edges,
                 slopes=neighbour_slopes(log_e, log_fit),
@@ -375,6 +375,10 @@ class CorrelationDimension(BaseDimension):
                 pairs=counts.sum(axis=0),
             )
             return law
+        return self._plateau_law(law, counts, log_e, log_fit, grid)
+
+    def _plateau_law(self, law, counts, log_e, log_fit, grid) -> Bunch:
+        """The fit range of the automatic doubling grid: its slope plateau."""
         radii, pos_r, pos_2r = grid
         slopes = octave_slopes(log_e, log_fit, pos_r, pos_2r)
         pairs = counts[:, pos_r].sum(axis=0)

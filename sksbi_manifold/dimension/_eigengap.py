@@ -14,7 +14,7 @@ from .._compat import HasMethods, Interval, StrOptions, _fit_context
 from .._geometry._device import check_device
 from .._geometry.distances import data_unit, radius_graph
 from .._geometry.kernels import entry_rows, gaussian_affinity
-from .._geometry.local_pca import weighted_local_pca
+from .._geometry.local_pca import local_pca_at
 from .._geometry.progress import verbose_progress
 from ._base import (
     BANDWIDTH_CONSTRAINT,
@@ -58,7 +58,7 @@ def local_spectra(X_ref, Q, epsilon, radius, n_eigen, *, center, n_jobs, device)
     if unit != 1.0:
         X_ref, Q = X_ref * (1.0 / unit), Q * (1.0 / unit)
         epsilon, radius = epsilon / unit, radius / unit
-    n, m = X_ref.shape[0], Q.shape[0]
+    m = Q.shape[0]
     graph = radius_graph(Q, radius, Y=X_ref, n_jobs=n_jobs, device=device)
     W = gaussian_affinity(graph, epsilon, radius=radius)
     rows_of_entries = entry_rows(graph)
@@ -68,13 +68,11 @@ def local_spectra(X_ref, Q, epsilon, radius, n_eigen, *, center, n_jobs, device)
     own = sp.csr_matrix(
         (np.ones(alone.size), (alone, alone)), shape=(m, m), dtype=np.float64
     )
-    bottom = sp.hstack([W, own], format="csr")
-    W_aug = sp.vstack([sp.csr_matrix((n, n + m)), bottom], format="csr")
-    W_aug.sort_indices()
-    pca = weighted_local_pca(
+    # each query point is its own neighbour: one more reference column
+    pca = local_pca_at(
         np.vstack([X_ref, Q]),
-        W_aug,
-        n + np.arange(m),
+        sp.hstack([W, own], format="csr"),
+        Q,
         0,  # eigenvalues only
         center=center,
         n_eigenvalues=n_eigen,

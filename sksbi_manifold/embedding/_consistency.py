@@ -52,7 +52,7 @@ from .._geometry.laplacian import (
     laplacian_rows,
     nystrom_rows,
 )
-from .._geometry.local_pca import local_coordinates, weighted_local_pca
+from .._geometry.local_pca import local_coordinates, local_pca_at
 from .._geometry.metric import metric_from_differences
 from .._geometry.parallel import single_threaded_blas
 from ..exceptions import BoundaryWarning
@@ -248,38 +248,29 @@ class _Centres:
 
 
 def _pca_local_coordinates(X_ref, X_centres, centres, n_coords, n_jobs):
-    """Weighted local PCA coordinates about each centre (geometry layer).
+    """Weighted local PCA coordinates about each centre (geometry layer), for
+    in- and out-of-sample centres alike (rectangular weights).
 
-    The centres and their reference neighbours are stacked into one small
-    point set so that ``weighted_local_pca`` and ``local_coordinates`` (which
-    index one square weight matrix) serve in- and out-of-sample centres alike.
+    The tangent bases come from float32 local products: half the cost of the
+    thousands-of-neighbours PCAs of wide radii, and the distortion needs
+    ~1e-3, not 1e-16. The rows are centred and brought to unit scale by a
+    power of two first (exact), so no magnitude overflows float32; the
+    coordinates themselves are taken in the data's own precision.
     """
     W = centres.weights
-    m = W.shape[0]
-    used = np.unique(W.indices)
-    k = used.size
-    X_aug = np.concatenate((X_ref[used], X_centres))
-    cols = np.searchsorted(used, W.indices)
-    W_aug = sp.csr_matrix(
-        (
-            W.data,
-            cols,
-            np.concatenate((np.zeros(k, dtype=W.indptr.dtype), W.indptr)),
-        ),
-        shape=(k + m, k + m),
+    origin = X_centres[:1]
+    unit = distances.data_unit(X_ref - origin, X_centres - origin)
+    pca = local_pca_at(
+        distances._rescaled(X_ref - origin, unit),
+        W,
+        distances._rescaled(X_centres - origin, unit),
+        n_coords,
+        center="point",
+        dtype=np.float32,
+        n_jobs=n_jobs,
     )
-    rows = np.arange(k, k + m)
-    # The tangent bases from float32 local products: half the cost of the
-    # thousands-of-neighbours PCAs of wide radii, and the distortion needs
-    # ~1e-3, not 1e-16. Centred and brought to unit scale by a power of two
-    # first (exact), so no magnitude overflows float32; the coordinates
-    # themselves are then taken in the data's own precision.
-    X_unit = X_aug - X_aug[rows[0]]
-    X_unit = distances._rescaled(X_unit, distances.data_unit(X_unit))
-    pca = weighted_local_pca(
-        X_unit, W_aug, rows, n_coords, center="point", dtype=np.float32, n_jobs=n_jobs
-    )
-    return local_coordinates(X_aug, W_aug, rows, pca.bases)
+    rows = np.arange(W.shape[0])
+    return local_coordinates(X_ref, W, rows, pca.bases, centers=X_centres)
 
 
 def _dense_block(graph: sp.csr_matrix, nodes: np.ndarray):
@@ -581,6 +572,12 @@ def _search_upwards(first, extension, radii):
     return *joined, parts
 
 
+def _default_radii(data, precomputed: bool, rng, n_jobs) -> np.ndarray:
+    if precomputed:
+        return graph_radius_grid(data)
+    return scales.radius_grid(data, DEFAULT_N_RADII, random_state=rng, n_jobs=n_jobs)
+
+
 def _raise_if_truncated(loss, truncated, radii) -> None:
     if truncated.any() and not np.isfinite(loss).any():
         raise ValueError(
@@ -696,13 +693,7 @@ def geometric_consistency(
     precomputed = metric == "precomputed"
     rng = check_random_state(random_state)
     auto_grid = radii is None and not precomputed
-    if radii is None:
-        if precomputed:
-            radii = graph_radius_grid(data)
-        else:
-            radii = scales.radius_grid(
-                data, DEFAULT_N_RADII, random_state=rng, n_jobs=n_jobs
-            )
+    radii = _default_radii(data, precomputed, rng, n_jobs) if radii is None else radii
     radii = _check_radii(radii)
     sample = _sample_rows(rng, n, sample_size)
     args = (dims, sample, radius_ratio, alpha, n_jobs, device)
@@ -719,15 +710,7 @@ def geometric_consistency(
     loss = curves.mean(axis=0)
     _raise_if_truncated(loss, trunc, radii)
     best = select_radius(loss, selection, tol)
-    if radii.size > 2 and _argmin(loss) in (0, radii.size - 1):
-        end = "largest" if _argmin(loss) else "smallest"
-        warnings.warn(
-            f"Geometric consistency: the distortion is smallest at the {end} "
-            f"radius of the grid ({radii[_argmin(loss)]:.4g}); the optimum may "
-            "lie beyond it. Pass a wider grid (gc_radii) to look further.",
-            BoundaryWarning,
-            stacklevel=2,
-        )
+    _warn_boundary(loss, radii)
     if graph is not None and radii[best] > graph_top:
         graph = None  # the selected kernel reaches beyond the stored graph
     result = _consistency_result(
@@ -814,7 +797,7 @@ def adaptive_consistency(
     rng = check_random_state(random_state)
     auto_grid = radii is None
     if radii is None:
-        radii = scales.radius_grid(X, DEFAULT_N_RADII, random_state=rng, n_jobs=n_jobs)
+        radii = _default_radii(X, False, rng, n_jobs)
     radii = _check_radii(radii)
     sample = _sample_rows(rng, X.shape[0], sample_size)
     args = (dims, sample, radius_ratio, alpha, n_jobs, device)

@@ -641,17 +641,7 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
                 X, dense_input, rng
             )
         n_cc = self._check_connected(W, epsilon, radius)
-        tic = time.perf_counter()
-        if rho is None:
-            lap = renormalized_laplacian(W, epsilon, self.alpha)
-        else:
-            lap = variable_bandwidth_laplacian(
-                W, epsilon, self.alpha, rho, self._adaptive_dim(dims)
-            )
-        self._log(
-            f"affinity and Laplacian: nnz/row={W.nnz / W.shape[0]:.1f} "
-            f"({time.perf_counter() - tic:.2f} s)"
-        )
+        lap = self._laplacian(W, epsilon, rho, dims)
         self.bandwidths_ = rho
         d = None if rho is None else self._adaptive_dim(dims)
         self._solve(
@@ -669,6 +659,21 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
         self._fit_X = None if (self._precomputed or self._affinity_given) else X
         self._fit_graph = graph_full if self._precomputed else None
         return self
+
+    def _laplacian(self, W, epsilon, rho, dims):
+        """The alpha-renormalised Laplacian of the fixed or adaptive kernel."""
+        tic = time.perf_counter()
+        if rho is None:
+            lap = renormalized_laplacian(W, epsilon, self.alpha)
+        else:
+            lap = variable_bandwidth_laplacian(
+                W, epsilon, self.alpha, rho, self._adaptive_dim(dims)
+            )
+        self._log(
+            f"affinity and Laplacian: nnz/row={W.nnz / W.shape[0]:.1f} "
+            f"({time.perf_counter() - tic:.2f} s)"
+        )
+        return lap
 
     @property
     def _affinity_given(self) -> bool:

@@ -293,13 +293,7 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
         tic = time.perf_counter()
         est = fitted_inner(self, X, self._default_embedding, y)
         self._log(f"inner embedding: {time.perf_counter() - tic:.2f} s")
-        embedding, _, L = read_embedding_protocol(est, who, need_eigenvalues=False)
-        if embedding.shape[0] != X.shape[0]:
-            raise ValueError(
-                f"{who}: X has {X.shape[0]} rows but the inner embedding_ has "
-                f"{embedding.shape[0]}; with prefit=True pass the inner "
-                "estimator's training data."
-            )
+        embedding, L = self._inner_embedding(est, X, who)
         n_components = self._resolve_n_components(embedding.shape[1])
         epsilon, radius_ratio, alpha = kernel_geometry(est, who)
         Y0 = np.asarray(embedding[:, :n_components], dtype=np.float64)
@@ -329,6 +323,18 @@ class RiemannianRelaxation(TransformerMixin, BaseEstimator):
             n_jobs=self.n_jobs,
         ).fit(X, result.embedding)
         return self
+
+    @staticmethod
+    def _inner_embedding(est, X, who: str):
+        """The inner estimator's embedding and Laplacian, one row per ``X`` row."""
+        embedding, _, L = read_embedding_protocol(est, who, need_eigenvalues=False)
+        if embedding.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"{who}: X has {X.shape[0]} rows but the inner embedding_ has "
+                f"{embedding.shape[0]}; with prefit=True pass the inner "
+                "estimator's training data."
+            )
+        return embedding, L
 
     def _relax(self, problem, Y_init, who: str) -> _relaxation.RelaxationResult:
         """L-BFGS from ``Y_init``, logged, with a warning if it did not converge."""

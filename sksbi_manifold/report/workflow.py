@@ -450,6 +450,25 @@ def _fit_sampler(X, cfg: ReportConfig) -> tuple:
     return sampler, idx
 
 
+def _record_flattening_sizes(state: _State, n_counted: int, n_drawn: int) -> None:
+    cfg = state.config
+    _record_size(
+        state,
+        "n_subsample",
+        "target rows counted for outlier removal and flattening",
+        n_counted,
+        cfg.n_subsample,
+    )
+    _record_size(
+        state,
+        "max_samples",
+        f"rows drawn by density flattening (at most {cfg.flatten_fraction:.0%} "
+        "of the inliers)",
+        n_drawn,
+        cfg.max_samples,
+    )
+
+
 def _flatten(state: _State) -> None:
     cfg, ds = state.config, state.target
     rng = np.random.default_rng(cfg.random_state)
@@ -463,21 +482,7 @@ def _flatten(state: _State) -> None:
         "n_input": int(sub.size),
         "n_sample": int(idx.size),
     }
-    _record_size(
-        state,
-        "n_subsample",
-        "target rows counted for outlier removal and flattening",
-        int(sub.size),
-        cfg.n_subsample,
-    )
-    _record_size(
-        state,
-        "max_samples",
-        f"rows drawn by density flattening (at most {cfg.flatten_fraction:.0%} "
-        "of the inliers)",
-        int(idx.size),
-        cfg.max_samples,
-    )
+    _record_flattening_sizes(state, int(sub.size), int(idx.size))
     state.sections.append(
         (
             "Outliers and density flattening",
@@ -976,26 +981,33 @@ def _tslasso_record(ts, names: list, q, pools) -> dict:
     }
 
 
+def _smoothness(state: _State) -> dict:
+    """Dirichlet energies of the target's varying parameters on its embedding."""
+    from ..interpretation import function_smoothness
+
+    ds, f = state.target, state.fitted
+    F = ds.params[f.embedded]
+    keep = np.flatnonzero(np.ptp(F, axis=0) > 0)
+    sm = function_smoothness(
+        f.dm, F[:, keep], n_permutations=100, random_state=state.config.random_state
+    )
+    return {
+        "carried": isinstance(state.results.get("parameter_transfer"), dict),
+        "names": [ds.names[j] for j in keep],
+        "energy": sm.energy.tolist(),
+        "shuffled": sm.null_energy.tolist(),
+        "p_value": sm.p_value.tolist(),
+    }
+
+
 def _beyond(state: _State) -> None:
     """The Discussion's future work: smoothness, distortion, clusters, misfit."""
     from ..embedding import detect_clusters, local_distortion
-    from ..interpretation import function_smoothness
 
     cfg, ds, f = state.config, state.target, state.fitted
     out = {}
     if ds.params is not None:
-        F = ds.params[f.embedded]
-        keep = np.flatnonzero(np.ptp(F, axis=0) > 0)
-        sm = function_smoothness(
-            f.dm, F[:, keep], n_permutations=100, random_state=cfg.random_state
-        )
-        out["smoothness"] = {
-            "carried": isinstance(state.results.get("parameter_transfer"), dict),
-            "names": [ds.names[j] for j in keep],
-            "energy": sm.energy.tolist(),
-            "shuffled": sm.null_energy.tolist(),
-            "p_value": sm.p_value.tolist(),
-        }
+        out["smoothness"] = _smoothness(state)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # degenerate rows: counted
         before = local_distortion(f.ies).summary()

@@ -511,13 +511,7 @@ def density_coverage(
     train_a, test_a = _split(X_a, test_size, rng, "X_a")
     train_b, test_b = _split(X_b, test_size, rng, "X_b")
     if given is None:
-        for tr, label in ((train_a, "X_a"), (train_b, "X_b")):
-            if tr.size < cv:
-                raise ValueError(
-                    f"density_coverage: {tr.size} training rows of {label} are "
-                    f"fewer than cv={cv} folds. Pass more rows, lower cv or give "
-                    "a bandwidth."
-                )
+        _check_folds(train_a, train_b, cv)
     # Distances are shift invariant; centring shrinks the norms the GEMM form
     # ||x||^2 + ||y||^2 - 2 x.y cancels, which matters in float32.
     centre = np.concatenate([X_a[train_a], X_b[train_b]]).mean(axis=0, dtype=np.float64)
@@ -547,6 +541,16 @@ def density_coverage(
         cv_scores=tuple(cv_scores),
         **table,
     )
+
+
+def _check_folds(train_a, train_b, cv: int) -> None:
+    for tr, label in ((train_a, "X_a"), (train_b, "X_b")):
+        if tr.size < cv:
+            raise ValueError(
+                f"density_coverage: {tr.size} training rows of {label} are "
+                f"fewer than cv={cv} folds. Pass more rows, lower cv or give "
+                "a bandwidth."
+            )
 
 
 def _check_sets(names, X_a, X_b):
