@@ -149,6 +149,28 @@ def test_auto_grid_is_extended_past_an_edge_optimum():
     assert nw.bandwidth_ > initial.max()
 
 
+def test_upper_half_of_the_grid_is_scored_only_when_needed():
+    # A sharp target on dense data: the optimum is among the small widths, so
+    # the costly upper half (most pairs inside the cutoff) is never scored,
+    # and the choice is the leave-one-out minimum over the whole grid.
+    rng = np.random.RandomState(3)
+    X = rng.uniform(size=(600, 2))
+    y = np.sin(40 * X[:, 0]) + 0.02 * rng.standard_normal(600)
+    nw = NadarayaWatsonInterpolator(
+        kernel="fixed", loo_sample_size=None, fallback="mean", random_state=0
+    ).fit(X, y)
+    grid = nw._initial_grid(X, np.random.RandomState(0))
+    half = grid[: grid.size // 2]
+    np.testing.assert_allclose(nw.bandwidths_, half)
+    errors = []
+    for eps in grid:
+        w, pred = _dense_nw(X, y[:, None], X, eps, exclude_self=True)
+        supported = (w > 0).mean() >= 0.95
+        pred[w == 0] = y.mean()
+        errors.append(((pred[:, 0] - y) ** 2).mean() if supported else np.inf)
+    assert nw.bandwidth_ == pytest.approx(grid[np.argmin(errors)], rel=1e-12)
+
+
 @pytest.mark.parametrize("fallback", ["nearest", "mean", "nan", "raise"])
 def test_fallback_policies(fallback):
     X, Y = _data()

@@ -130,9 +130,12 @@ class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator
         Kernel width ``epsilon``. ``"auto"`` minimises the leave-one-out
         error (each training row predicted without its own weight) over a log
         grid of ``n_bandwidths`` values from ``median 1-NN distance /
-        radius_ratio`` to the median 50-NN distance, all reduced in one pass
+        radius_ratio`` to the median 50-NN distance, each stage reduced in one pass
         over the distances; the grid is extended while the optimum sits at
-        one of its edges. The error is the mean over targets of
+        one of its edges. The grid's lower half is scored first and the
+        larger values only while the optimum sits at its top (larger widths
+        hold more pairs inside the cutoff: they are most of the cost). The
+        error is the mean over targets of
         ``LOO-MSE / variance`` (one minus the leave-one-out R^2, the quantity
         the default ``score`` measures). The paper uses the geometric
         consistency ``epsilon`` of the training set, e.g.
@@ -171,7 +174,8 @@ class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator
     loo_sample_size : int or None, default=2000
         Number of training rows (drawn at random) whose leave-one-out
         predictions score the automatic grid; ``None`` uses all rows. The cost
-        is ``loo_sample_size * n_train * n_bandwidths`` kernel evaluations.
+        is one ``loo_sample_size x n_train`` distance pass per grid stage, each
+        pair evaluated at the widths whose cutoff holds it.
     random_state : int, RandomState instance or None, default=None
         Rows sampled for the automatic grid and the leave-one-out score.
         Unused with a float ``bandwidth``.
@@ -472,8 +476,12 @@ class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator
             # cutoff is a nearest-neighbour regressor in disguise: not a choice.
             return np.where(support >= _MIN_SUPPORT, err, np.inf)
 
+        first = grid[: max(2, (grid.size + 1) // 2)]
         search = scales.search_log_grid(
-            errors, grid, n_extend=_EXTEND_SIZE, max_extensions=_MAX_EXTENSIONS
+            errors,
+            first,
+            n_extend=_EXTEND_SIZE,
+            max_extensions=_MAX_EXTENSIONS + grid.size // _EXTEND_SIZE,
         )
         attributes = {
             "bandwidths_": search.values,
