@@ -130,12 +130,12 @@ class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator
         Kernel width ``epsilon``. ``"auto"`` minimises the leave-one-out
         error (each training row predicted without its own weight) over a log
         grid of ``n_bandwidths`` values from ``median 1-NN distance /
-        radius_ratio`` to the median 50-NN distance, each stage reduced in one pass
-        over the distances; the grid is extended while the optimum sits at
-        one of its edges. The grid's lower half is scored first and the
-        larger values only while the optimum sits at its top (larger widths
-        hold more pairs inside the cutoff: they are most of the cost). The
-        error is the mean over targets of
+        radius_ratio`` to the median 50-NN distance. Its lower half is scored
+        first and larger values only while the optimum sits at the top
+        (larger widths hold more pairs inside the cutoff: they are most of the
+        cost); the grid is extended past either edge while the optimum sits
+        there. Each stage is one pass over the distances. The error is the
+        mean over targets of
         ``LOO-MSE / variance`` (one minus the leave-one-out R^2, the quantity
         the default ``score`` measures). The paper uses the geometric
         consistency ``epsilon`` of the training set, e.g.
@@ -476,6 +476,8 @@ class NadarayaWatsonInterpolator(RegressorMixin, TransformerMixin, BaseEstimator
             # cutoff is a nearest-neighbour regressor in disguise: not a choice.
             return np.where(support >= _MIN_SUPPORT, err, np.inf)
 
+        # The upper half is reached, at the same log spacing, by the upward
+        # extensions: hence the extra ones on top of the usual budget.
         first = grid[: max(2, (grid.size + 1) // 2)]
         search = scales.search_log_grid(
             errors,
