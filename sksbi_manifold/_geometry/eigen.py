@@ -21,6 +21,7 @@ from sklearn.utils import check_random_state
 
 from .laplacian import Laplacian
 from .parallel import single_threaded_blas
+from .symmetric import SymmetricCSR
 
 EIGEN_SOLVERS = ("auto", "dense", "arpack", "lobpcg")
 DENSE_MAX_SAMPLES = 500  # ARPACK is faster above this, and needs n > k + 1
@@ -65,6 +66,7 @@ def laplacian_eigenpairs(
     tol: float | None = None,
     max_iter: int | None = None,
     random_state=None,
+    n_jobs: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``n_components + 1`` lowest eigenpairs of ``-L`` (constant one included).
 
@@ -87,6 +89,8 @@ def laplacian_eigenpairs(
         LOBPCG iterations (default 500).
     random_state : int, RandomState instance or None, default=None
         Seeds ARPACK's ``v0`` and LOBPCG's initial block.
+    n_jobs : int, default=None
+        Threads for ARPACK's sparse products (the same result for any value).
 
     Returns
     -------
@@ -109,7 +113,7 @@ def laplacian_eigenpairs(
         if solver == "dense" or S_c.shape[0] <= max(DENSE_MAX_SAMPLES, k_c + 1):
             return _dense(S_c, k_c)
         with single_threaded_blas():
-            return _iterative(solver, S_c, k_c, weights_c, tol, max_iter, rng)
+            return _iterative(solver, S_c, k_c, weights_c, tol, max_iter, rng, n_jobs)
 
     mu, V = _by_component(solve, S, k, lap.weights)
     return _finalize(mu, V, lap)
@@ -173,11 +177,11 @@ def _resolve_solver(eigen_solver: str, n: int) -> str:
     return eigen_solver
 
 
-def _iterative(solver, S, k, weights, tol, max_iter, rng):
+def _iterative(solver, S, k, weights, tol, max_iter, rng, n_jobs):
     if solver == "lobpcg":
         return _lobpcg(S, k, weights, tol, max_iter, rng)
     try:
-        return _arpack(S, k, tol, max_iter, rng)
+        return _arpack(S, k, tol, max_iter, rng, n_jobs)
     except ArpackNoConvergence:
         warnings.warn(
             "ARPACK did not converge; falling back to eigen_solver='lobpcg'. "
@@ -193,39 +197,40 @@ def _dense(S: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
     return scipy.linalg.eigh(S.toarray(), subset_by_index=[n - k, n - 1])
 
 
-def _arpack(S, k, tol, max_iter, rng) -> tuple[np.ndarray, np.ndarray]:
+def _arpack(S, k, tol, max_iter, rng, n_jobs) -> tuple[np.ndarray, np.ndarray]:
     v0 = rng.uniform(-1.0, 1.0, S.shape[0])
     # Bounded restarts: a graph with many components (a cluster of eigenvalues
     # at 1) can otherwise keep ARPACK busy for hours; LOBPCG takes over.
     max_iter = ARPACK_MAX_RESTARTS if max_iter is None else max_iter
     if tol is None and S.shape[0] >= MIXED_MIN_SAMPLES:
-        out = _arpack_mixed(S, k, max_iter, v0)
+        out = _arpack_mixed(S, k, max_iter, v0, n_jobs)
         if out is not None:
             return out
-    return eigsh(
-        S, k=k, which="LA", v0=v0, tol=0.0 if tol is None else tol, maxiter=max_iter
-    )
+    tol = 0.0 if tol is None else tol
+    with SymmetricCSR(S, np.float64, n_jobs) as op:
+        return eigsh(op, k=k, which="LA", v0=v0, tol=tol, maxiter=max_iter)
 
 
-def _arpack_mixed(S, k, max_iter, v0):
+def _arpack_mixed(S, k, max_iter, v0, n_jobs):
     """float32 Lanczos, then one float64 Rayleigh-Ritz step on its Ritz vectors.
 
-    The sparse products are memory-bound, so float32 values and indices make
-    each ARPACK iteration ~1.5-2x cheaper; the Rayleigh-Ritz step on the
+    The sparse products are memory-bound, so float32 values in half storage
+    (:class:`SymmetricCSR`) make each ARPACK iteration ~2.6x cheaper than
+    scipy's float32 CSR on 2 threads (1.5x on one); the Rayleigh-Ritz step on the
     float64 ``S`` gives eigenvalues accurate to the square of the vectors'
     error (~1e-12) and residuals ``||S v - mu v||`` of ~1e-6. None (the
     caller then runs float64 ARPACK) when a residual exceeds
     ``MIXED_MAX_RESIDUAL``.
     """
-    S32 = sp.csr_matrix(S, dtype=np.float32)
-    _, V = eigsh(
-        S32,
-        k=k,
-        which="LA",
-        v0=v0.astype(np.float32),
-        tol=MIXED_TOL,
-        maxiter=max_iter,
-    )
+    with SymmetricCSR(S, np.float32, n_jobs) as op:
+        _, V = eigsh(
+            op,
+            k=k,
+            which="LA",
+            v0=v0.astype(np.float32),
+            tol=MIXED_TOL,
+            maxiter=max_iter,
+        )
     V = np.linalg.qr(V.astype(np.float64))[0]
     SV = S @ V
     G = V.T @ SV

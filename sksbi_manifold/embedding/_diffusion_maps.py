@@ -862,6 +862,7 @@ class DiffusionMapsGC(TransformerMixin, BaseEstimator):
             eigen_solver=self.eigen_solver,
             tol=None if self.eigen_tol == "auto" else float(self.eigen_tol),
             random_state=rng,
+            n_jobs=self.n_jobs,
         )
         self._log(f"eigenpairs: {time.perf_counter() - tic:.2f} s")
         # Markov eigenvalues of P (the lazy chain's for the adaptive kernel).
