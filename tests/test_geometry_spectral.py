@@ -232,6 +232,31 @@ def test_laplacian_without_selfloops_slow_path():
     np.testing.assert_allclose(lap.matrix.diagonal(), -4.0)
 
 
+@pytest.mark.parametrize("alpha", [0.0, 0.5, 1.0])
+@pytest.mark.parametrize("drop_diagonal", [False, True])
+def test_laplacian_matches_the_dense_formulas(alpha, drop_diagonal):
+    # the fused C renormalisation (and its numpy fallback for rows without a
+    # self-loop) against the conventions written out densely
+    rng = np.random.default_rng(4)
+    A = rng.random((60, 60)) * (rng.random((60, 60)) < 0.2)
+    W = A + A.T + np.diag(rng.uniform(0.5, 1.5, 60))
+    if drop_diagonal:
+        W[[3, 17], [3, 17]] = 0.0
+    W[:, 5] = W[5, :] = 0.0
+    W[5, 5] = W[5, 6] = W[6, 5] = 0.3  # a row whose only neighbour is one other
+    eps, q = 0.7, W.sum(axis=1)
+    Wt = W / np.outer(q**alpha, q**alpha)
+    qt = Wt.sum(axis=1)
+    lap = renormalized_laplacian(sp.csr_matrix(W), eps, alpha)
+    np.testing.assert_allclose(lap.degrees, q, rtol=1e-14)
+    np.testing.assert_allclose(lap.weights, qt, rtol=1e-13)
+    S = Wt / np.sqrt(np.outer(qt, qt))
+    np.testing.assert_allclose(lap.symmetric.toarray(), S, rtol=1e-13, atol=1e-15)
+    L = (4 / eps**2) * (Wt / qt[:, None] - np.eye(60))
+    np.testing.assert_allclose(lap.matrix.toarray(), L, rtol=1e-13, atol=1e-13)
+    assert lap.matrix.has_canonical_format and lap.symmetric.has_canonical_format
+
+
 # --------------------------------------------------------------------------- eigen
 
 

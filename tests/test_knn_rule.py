@@ -162,5 +162,5 @@ def test_mixed_precision_falls_back(monkeypatch):
     monkeypatch.setattr(eigen, "MIXED_MAX_RESIDUAL", 0.0)
     S = sp.random(6000, 6000, density=1e-3, random_state=0)
     S = ((S + S.T) * 0.5 + sp.identity(6000)).tocsr()
-    mu, V = eigen._arpack(S, 3, None, None, np.random.RandomState(0))
+    mu, V = eigen._arpack(S, 3, None, None, np.random.RandomState(0), None)
     assert np.linalg.norm(S @ V - V * mu, axis=0).max() < 1e-10

@@ -490,6 +490,32 @@ static void mirror_upper(Py_ssize_t n, const int64_t *up_ptr,
     }
 }
 
+/* The arguments of a mirror: a strict upper triangle (CSR, int32 columns
+ * in range) and outputs sized for the symmetric graph with its self pairs. */
+static int check_triangle(Py_ssize_t n, Py_buffer *up_ptr, Py_buffer *up_idx,
+                          Py_buffer *up_dist, Py_buffer *out_ptr,
+                          Py_buffer *out_idx, Py_buffer *out_dist)
+{
+    if (check_len(up_ptr, n + 1, 8, "up_ptr") ||
+        check_len(out_ptr, n + 1, 8, "out_ptr"))
+        return 1;
+    int64_t nnz = ((const int64_t *)up_ptr->buf)[n];
+    int64_t total = ((const int64_t *)out_ptr->buf)[n];
+    if (check_len(up_idx, nnz, 4, "up_idx") ||
+        check_len(up_dist, nnz, 8, "up_dist") ||
+        check_len(out_idx, total, 4, "out_idx") ||
+        check_len(out_dist, total, 8, "out_dist"))
+        return 1;
+    int bad = total != 2 * nnz + n;
+    for (int64_t e = 0; e < nnz && !bad; e++) {
+        int32_t j = ((const int32_t *)up_idx->buf)[e];
+        bad = j < 0 || j >= n;
+    }
+    if (bad)
+        PyErr_SetString(PyExc_ValueError, "_reduce: bad upper triangle");
+    return bad;
+}
+
 static PyObject *py_mirror_upper(PyObject *self, PyObject *args)
 {
     Py_buffer up_ptr, up_idx, up_dist, out_ptr, cursor, out_idx, out_dist;
@@ -498,23 +524,9 @@ static PyObject *py_mirror_upper(PyObject *self, PyObject *args)
                           &up_dist, &out_ptr, &cursor, &out_idx, &out_dist))
         return NULL;
     const int64_t *uptr = up_ptr.buf, *optr = out_ptr.buf;
-    int bad = check_len(&up_ptr, n + 1, 8, "up_ptr") ||
-              check_len(&out_ptr, n + 1, 8, "out_ptr") ||
-              check_len(&cursor, n, 8, "cursor");
-    if (!bad) {
-        int64_t nnz = uptr[n];
-        bad = check_len(&up_idx, nnz, 4, "up_idx") ||
-              check_len(&up_dist, nnz, 8, "up_dist") ||
-              optr[n] != 2 * nnz + n ||
-              check_len(&out_idx, optr[n], 4, "out_idx") ||
-              check_len(&out_dist, optr[n], 8, "out_dist");
-        for (Py_ssize_t e = 0; e < nnz && !bad; e++) {
-            int32_t j = ((const int32_t *)up_idx.buf)[e];
-            bad = j < 0 || j >= n;
-        }
-        if (bad && !PyErr_Occurred())
-            PyErr_SetString(PyExc_ValueError, "_reduce: bad upper triangle");
-    }
+    int bad = check_len(&cursor, n, 8, "cursor") ||
+              check_triangle(n, &up_ptr, &up_idx, &up_dist, &out_ptr, &out_idx,
+                             &out_dist);
     if (!bad) {
         Py_BEGIN_ALLOW_THREADS
         mirror_upper(n, uptr, up_idx.buf, up_dist.buf, optr, cursor.buf,
@@ -526,6 +538,96 @@ static PyObject *py_mirror_upper(PyObject *self, PyObject *args)
     PyBuffer_Release(&up_dist);
     PyBuffer_Release(&out_ptr);
     PyBuffer_Release(&cursor);
+    PyBuffer_Release(&out_idx);
+    PyBuffer_Release(&out_dist);
+    if (bad)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* The symmetric CSR in the original row order from a strict upper triangle
+ * computed on permuted rows (row i of the triangle is row perm[i], its
+ * columns are permuted too), every self pair stored as an explicit zero.
+ * Pass 1 scatters each pair to both original rows, unsorted; pass 2 walks
+ * the original rows in order and appends each to its neighbours' rows, so
+ * every row comes out in ascending column order (the relation is
+ * symmetric): two O(nnz) passes, no sort. */
+static int mirror_permuted(Py_ssize_t n, const int64_t *perm,
+                           const int64_t *up_ptr, const int32_t *up_idx,
+                           const double *up_dist, const int64_t *out_ptr,
+                           int32_t *out_idx, double *out_dist)
+{
+    int64_t nnz = out_ptr[n];
+    int64_t *cursor = malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));
+    int32_t *tmp_idx = malloc((size_t)(nnz > 0 ? nnz : 1) * sizeof(int32_t));
+    double *tmp_dist = malloc((size_t)(nnz > 0 ? nnz : 1) * sizeof(double));
+    if (cursor == NULL || tmp_idx == NULL || tmp_dist == NULL) {
+        free(cursor);
+        free(tmp_idx);
+        free(tmp_dist);
+        return -1;
+    }
+    memcpy(cursor, out_ptr, (size_t)n * sizeof(int64_t));
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int64_t r = perm[i];
+        int64_t pos = cursor[r]++;
+        tmp_idx[pos] = (int32_t)r;
+        tmp_dist[pos] = 0.0;
+        for (int64_t e = up_ptr[i]; e < up_ptr[i + 1]; e++) {
+            int64_t c = perm[up_idx[e]];
+            pos = cursor[r]++;
+            tmp_idx[pos] = (int32_t)c;
+            tmp_dist[pos] = up_dist[e];
+            pos = cursor[c]++;
+            tmp_idx[pos] = (int32_t)r;
+            tmp_dist[pos] = up_dist[e];
+        }
+    }
+    memcpy(cursor, out_ptr, (size_t)n * sizeof(int64_t));
+    for (Py_ssize_t s = 0; s < n; s++)
+        for (int64_t e = out_ptr[s]; e < out_ptr[s + 1]; e++) {
+            int64_t pos = cursor[tmp_idx[e]]++;
+            out_idx[pos] = (int32_t)s;
+            out_dist[pos] = tmp_dist[e];
+        }
+    free(cursor);
+    free(tmp_idx);
+    free(tmp_dist);
+    return 0;
+}
+
+static PyObject *py_mirror_permuted(PyObject *self, PyObject *args)
+{
+    Py_buffer perm, up_ptr, up_idx, up_dist, out_ptr, out_idx, out_dist;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "ny*y*y*y*y*w*w*", &n, &perm, &up_ptr, &up_idx,
+                          &up_dist, &out_ptr, &out_idx, &out_dist))
+        return NULL;
+    const int64_t *uptr = up_ptr.buf, *optr = out_ptr.buf, *pm = perm.buf;
+    int bad = check_len(&perm, n, 8, "perm") ||
+              check_triangle(n, &up_ptr, &up_idx, &up_dist, &out_ptr, &out_idx,
+                             &out_dist);
+    for (Py_ssize_t i = 0; i < n && !bad; i++)
+        if (pm[i] < 0 || pm[i] >= n) {
+            PyErr_SetString(PyExc_ValueError, "_reduce: bad permutation");
+            bad = 1;
+        }
+    int rc = 0;
+    if (!bad) {
+        Py_BEGIN_ALLOW_THREADS
+        rc = mirror_permuted(n, pm, uptr, up_idx.buf, up_dist.buf, optr,
+                             out_idx.buf, out_dist.buf);
+        Py_END_ALLOW_THREADS
+        if (rc) {
+            PyErr_NoMemory();
+            bad = 1;
+        }
+    }
+    PyBuffer_Release(&perm);
+    PyBuffer_Release(&up_ptr);
+    PyBuffer_Release(&up_idx);
+    PyBuffer_Release(&up_dist);
+    PyBuffer_Release(&out_ptr);
     PyBuffer_Release(&out_idx);
     PyBuffer_Release(&out_dist);
     if (bad)
@@ -546,6 +648,8 @@ static PyMethodDef methods[] = {
      "The kc nearest columns of each block row by GEMM value, exact distances."},
     {"mirror_upper", py_mirror_upper, METH_VARARGS,
      "Symmetric CSR with explicit self pairs from a strict upper triangle."},
+    {"mirror_permuted", py_mirror_permuted, METH_VARARGS,
+     "The same, from a triangle computed on permuted rows, in original order."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -35,7 +35,7 @@ from joblib import effective_n_jobs
 from sklearn import get_config
 from sklearn.utils.parallel import Parallel, delayed
 
-from . import _device, _reduce, progress
+from . import _device, _reduce, progress, tiles
 from .parallel import single_threaded_blas
 
 MODE_ALL, MODE_UPPER, MODE_NO_SELF = 0, 1, 2
@@ -45,6 +45,10 @@ _CENTRE_ROWS = 4096
 # Coordinates up to 2^32 in magnitude (and down to 2^-32) keep every squared
 # distance finite and normal, also in float32: no rescaling needed.
 _SAFE_EXPONENT = 32
+# Self radius graphs from this many rows try the tiled pass (:mod:`.tiles`),
+# taken when its tiles cover at most this fraction of the pairs.
+TILED_MIN_ROWS = 8192
+TILED_MAX_VISITED = 0.6
 
 
 @dataclass(frozen=True)
@@ -147,9 +151,13 @@ def _blocks(n_rows: int, n_cols: int, itemsize: int) -> list[slice]:
     return [slice(s, min(s + rows, n_rows)) for s in range(0, n_rows, rows)]
 
 
-def _map_blocks(task, ops: _Operands, n_jobs):
-    """Yield ``(block, task(ops, block))`` for every row block, in order."""
-    blocks = _blocks(ops.X.shape[0], ops.Y.shape[0], ops.X.itemsize)
+def _map_blocks(task, ops: _Operands, n_jobs, blocks=None):
+    """Yield ``(block, task(ops, block))`` for every row block, in order.
+
+    ``blocks`` (default: row slices of ``_blocks``) can be any work items.
+    """
+    if blocks is None:
+        blocks = _blocks(ops.X.shape[0], ops.Y.shape[0], ops.X.itemsize)
     what = f"{ops.X.shape[0]} x {ops.Y.shape[0]} distances"
     # One block: no threads to share it with; BLAS keeps all its threads.
     if effective_n_jobs(n_jobs) == 1 or len(blocks) == 1:
@@ -164,28 +172,33 @@ def _map_blocks(task, ops: _Operands, n_jobs):
         yield from progress.track(zip(blocks, results), len(blocks), what)
 
 
-def _gemm_block(ops: _Operands, block: slice, mode: int) -> tuple:
+def _gemm_block(
+    ops: _Operands, block: slice, mode: int, cols: slice | None = None
+) -> tuple:
     """GEMM of one row block and the leading arguments of every C reducer.
 
     ``MODE_UPPER`` (self pairs j > i only) multiplies by the columns from the
-    block start on; the other modes by all columns. Thresholds handed to the
-    reducers are in ``ops.unit``.
+    block start on; the other modes by all columns; ``cols`` by those only
+    (host GEMMs). Thresholds handed to the reducers are in ``ops.unit``.
     """
     if not ops.same:
         mode = MODE_ALL
-    col0 = block.start if mode == MODE_UPPER else 0
-    G = ops.gemm(block, col0)
+    if cols is None:
+        cols = slice(block.start if mode == MODE_UPPER else 0, ops.Y.shape[0])
+        G = ops.gemm(block, cols.start)
+    else:
+        G = ops.X[block] @ ops.Y[cols].T
     return (
         G,
         ops.xx[block],
-        ops.yy[col0:],
+        ops.yy[cols],
         ops.X_exact[block],  # exact re-checks from the (rescaled) user rows
-        ops.Y_exact[col0:],
+        ops.Y_exact[cols],
         G.shape[0],
         G.shape[1],
         ops.X.shape[1],
         block.start,
-        col0,
+        cols.start,
         mode,
         ops.X.dtype == np.float64,
         ops.tol,
@@ -302,6 +315,10 @@ def radius_graph(
     """
     ops = _operands(X, Y, device)
     n, m = ops.X.shape[0], ops.Y.shape[0]
+    if ops.same and ops.device is None and n >= TILED_MIN_ROWS:
+        tiling = tiles.radius_tiling(ops.X_exact, radius / ops.unit)
+        if tiling.visited <= TILED_MAX_VISITED:
+            return _tiled_radius_graph(ops, tiling, radius, n_jobs)
     parts = [
         r
         for _, r in _map_blocks(
@@ -316,6 +333,64 @@ def radius_graph(
         indptr = np.concatenate([[0], np.cumsum(counts)])
         return sp.csr_matrix((dist, _small_index(indices, m), indptr), shape=(n, m))
     return _mirror_upper(counts, _small_index(indices, n), dist, n)
+
+
+def _tiled_radius_graph(ops: _Operands, tiling, radius: float, n_jobs):
+    """``radius_graph`` of a set against itself over the tiles that can hold
+    a pair within ``radius`` (:mod:`.tiles`): the same graph, the GEMMs of the
+    other tiles skipped."""
+    order = tiling.order
+    Xp, Xe = ops.X[order], ops.X_exact[order]
+    xx = ops.xx[order]
+    pops = _Operands(Xp, xx, Xp, xx, True, Xe, Xe, ops.unit)
+    work = _tile_work(tiling, ops.X.itemsize)
+    task = partial(_select_tiles_task, radius=radius / ops.unit)
+    parts = [r for _, r in _map_blocks(task, pops, n_jobs, blocks=work)]
+    counts = np.concatenate([p[0] for p in parts])
+    indices = np.concatenate([p[1] for p in parts]).astype(np.int32)
+    dist = np.concatenate([p[2] for p in parts]) * ops.unit
+    n = order.size
+    degree = np.empty(n, dtype=np.int64)
+    degree[order] = counts + 1 + np.bincount(indices, minlength=n)
+    indptr = np.concatenate(([0], np.cumsum(degree)))
+    out_idx = np.empty(indptr[-1], dtype=np.int32)
+    out_dist = np.empty(indptr[-1], dtype=np.float64)
+    up_ptr = np.concatenate(([0], np.cumsum(counts, dtype=np.int64)))
+    _reduce.mirror_permuted(
+        n, order.astype(np.int64), up_ptr, indices, dist, indptr, out_idx, out_dist
+    )
+    graph = sp.csr_matrix((out_dist, out_idx, indptr), shape=(n, n))
+    graph.has_sorted_indices = True
+    return graph
+
+
+def _tile_work(tiling, itemsize: int) -> list:
+    """``(rows, column slices)`` per task: a leaf, split so that its tiles'
+    GEMM blocks fit the working memory together."""
+    budget = get_config()["working_memory"] * 2**20
+    work = []
+    for leaf, cols in zip(tiling.leaves, tiling.columns):
+        width = sum(c.stop - c.start for c in cols)
+        rows = int(max(1, min(leaf.stop - leaf.start, budget // (width * itemsize))))
+        for s in range(leaf.start, leaf.stop, rows):
+            work.append((slice(s, min(s + rows, leaf.stop)), cols))
+    return work
+
+
+def _select_tiles_task(ops: _Operands, item, radius: float):
+    rows, cols = item
+    leads = [_gemm_block(ops, rows, MODE_UPPER, c) for c in cols]
+    r2 = np.array([radius**2])
+    counts = np.zeros((rows.stop - rows.start, 1), dtype=np.int32)
+    for lead in leads:
+        _reduce.bin_counts(*lead, r2, counts, counts, False)
+    row_end = np.cumsum(counts[:, 0], dtype=np.int64)
+    cursor = row_end - counts[:, 0]
+    indices = np.empty(row_end[-1] if row_end.size else 0, dtype=np.int64)
+    dist = np.empty(indices.size, dtype=np.float64)
+    for lead in leads:  # ascending columns: each row's pairs come out sorted
+        _reduce.select_pairs(*lead, r2[0], cursor, row_end, indices, dist)
+    return counts[:, 0], indices, dist
 
 
 def _mirror_upper(counts, indices, dist, n: int) -> sp.csr_matrix:

@@ -14,12 +14,11 @@ import warnings
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import ArpackNoConvergence, eigsh, lobpcg
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
-from .laplacian import Laplacian
+from .laplacian import Laplacian, graph_components
 from .parallel import single_threaded_blas
 from .symmetric import SymmetricCSR
 
@@ -129,7 +128,7 @@ def _by_component(solve, S, k: int, weights: np.ndarray):
     an arbitrary basis of their eigenspace. Per component the top eigenpair is
     set exactly and ties go to the larger component.
     """
-    n_cc, labels = connected_components(S, directed=False)
+    n_cc, labels = graph_components(S)
     if n_cc == 1:
         return solve(S, k, weights)
     sizes = np.bincount(labels)

@@ -34,6 +34,11 @@ def entry_rows(graph: sp.csr_matrix) -> np.ndarray:
 
 def _mask_entries(graph: sp.csr_matrix, keep: np.ndarray) -> sp.csr_matrix:
     """Sub-matrix of the stored entries where ``keep`` is true (O(nnz))."""
+    if keep.all():  # e.g. a radius graph cut at its own radius: copy only
+        return sp.csr_matrix(
+            (graph.data.copy(), graph.indices.copy(), graph.indptr.copy()),
+            shape=graph.shape,
+        )
     cum = np.concatenate(([0], np.cumsum(keep, dtype=np.int64)))
     indptr = cum[graph.indptr]
     return sp.csr_matrix(
@@ -146,9 +151,13 @@ def gaussian_affinity(
     if radius is None:
         radius = DEFAULT_RADIUS_RATIO * epsilon
     graph = threshold_graph(graph, radius)
-    dist = graph.data.astype(np.float64, copy=False)
-    weights = np.exp(-((dist / epsilon) ** 2))
-    # threshold_graph returned fresh index arrays: no copies needed
+    # threshold_graph returned fresh arrays: the weights overwrite its
+    # distances in place (no nnz-sized temporaries) and W takes its indices
+    weights = graph.data.astype(np.float64, copy=False)
+    np.divide(weights, epsilon, out=weights)
+    np.square(weights, out=weights)
+    np.negative(weights, out=weights)
+    np.exp(weights, out=weights)
     W = sp.csr_matrix((weights, graph.indices, graph.indptr), shape=graph.shape)
     if symmetrize:
         if W.shape[0] != W.shape[1]:

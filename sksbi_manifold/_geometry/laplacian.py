@@ -18,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from . import _sparse
 from .kernels import entry_rows
 
 
@@ -64,10 +65,20 @@ def degrees(W) -> np.ndarray:
     return np.asarray(W.sum(axis=1), dtype=np.float64).ravel()
 
 
+def graph_components(W) -> tuple[int, np.ndarray]:
+    """Connected components ``(count, labels)`` of a symmetric sparse graph.
+
+    The strong components of a symmetric graph are its components, and
+    scipy finds them without the transpose it builds for ``directed=False``
+    (0.23 s of 0.26 s on a 9M-nonzero affinity).
+    """
+    n_components, labels = connected_components(W, directed=True, connection="strong")
+    return int(n_components), labels
+
+
 def connected_components_count(W) -> int:
-    """Number of connected components of the (undirected) graph of ``W``."""
-    n_components, _ = connected_components(W, directed=False)
-    return int(n_components)
+    """Number of connected components of the graph of a symmetric ``W``."""
+    return graph_components(W)[0]
 
 
 def _check_positive_degrees(q: np.ndarray, what: str) -> None:
@@ -115,20 +126,7 @@ def renormalized_laplacian(W, epsilon: float, alpha: float = 1.0) -> Laplacian:
     n = W.shape[0]
     if W.shape[1] != n:
         raise ValueError(f"The affinity must be square, got shape {W.shape}.")
-    rows, cols = entry_rows(W), W.indices
-
-    q = degrees(W)
-    _check_positive_degrees(q, "degree")
-    q_alpha = q**alpha
-    w_tilde = W.data / (q_alpha[rows] * q_alpha[cols])
-    q_tilde = np.bincount(rows, weights=w_tilde, minlength=n)
-    _check_positive_degrees(q_tilde, "normalised degree")
-
-    inv_sqrt = 1.0 / np.sqrt(q_tilde)
-    s_data = w_tilde * inv_sqrt[rows] * inv_sqrt[cols]
-    p_data = w_tilde / q_tilde[rows]
-    S = sp.csr_matrix((s_data, cols.copy(), W.indptr.copy()), shape=W.shape)
-    L = _scaled_generator(p_data, rows, cols, W.indptr, n, 4.0 / epsilon**2)
+    q, q_tilde, S, L = _renormalise(W, float(alpha), 4.0 / epsilon**2)
     return Laplacian(
         matrix=L,
         symmetric=S,
@@ -269,6 +267,31 @@ def variable_bandwidth_laplacian(
     lazy = sp.csr_matrix((data, cols.copy(), W.indptr.copy()), shape=W.shape)
     lap = renormalized_laplacian(lazy, float(epsilon) * np.sqrt(tau), 0.0)
     return replace(lap, degrees=q, alpha=float(alpha))
+
+
+def _renormalise(W: sp.csr_matrix, alpha: float, scale: float):
+    """Degrees ``q``, ``q~`` and the matrices ``S``, ``L`` of a canonical ``W``.
+
+    Three passes in C (``_sparse.renormalise``) on W's pattern; S and L share
+    their index arrays (a fresh copy of W's). Rows without their diagonal
+    entry change the pattern of ``L``: those go through numpy.
+    """
+    n = W.shape[0]
+    indices = W.indices.astype(np.int32)  # a copy: W keeps its own
+    indptr = W.indptr.astype(np.int64)
+    q, q_tilde = np.empty(n), np.empty(n)
+    s_data, l_data = np.empty(W.nnz), np.empty(W.nnz)
+    n_diag = _sparse.renormalise(
+        n, indptr, indices, W.data, alpha, scale, q, q_tilde, s_data, l_data
+    )
+    _check_positive_degrees(q, "degree")
+    _check_positive_degrees(q_tilde, "normalised degree")
+    S = sp.csr_matrix((s_data, indices, indptr), shape=W.shape)
+    if n_diag == n:
+        return q, q_tilde, S, sp.csr_matrix((l_data, indices, indptr), shape=W.shape)
+    rows = entry_rows(W)
+    p_data = l_data / scale + (W.indices == rows)
+    return q, q_tilde, S, _scaled_generator(p_data, rows, W.indices, W.indptr, n, scale)
 
 
 def _scaled_generator(p_data, rows, cols, indptr, n, scale) -> sp.csr_matrix:
