@@ -41,7 +41,7 @@ from .parallel import single_threaded_blas
 MODE_ALL, MODE_UPPER, MODE_NO_SELF = 0, 1, 2
 _MAX_BLOCK_ROWS = 512  # keeps one block's reduction pass near the caches
 # Rows (evenly spaced) of the centre estimate: their median locates the bulk.
-_CENTRE_ROWS = 4096
+_CENTRE_ROWS = 1024
 # Coordinates up to 2^32 in magnitude (and down to 2^-32) keep every squared
 # distance finite and normal, also in float32: no rescaling needed.
 _SAFE_EXPONENT = 32
@@ -347,8 +347,10 @@ def _tiled_radius_graph(ops: _Operands, tiling, radius: float, n_jobs):
     task = partial(_select_tiles_task, radius=radius / ops.unit)
     parts = [r for _, r in _map_blocks(task, pops, n_jobs, blocks=work)]
     counts = np.concatenate([p[0] for p in parts])
-    indices = np.concatenate([p[1] for p in parts]).astype(np.int32)
-    dist = np.concatenate([p[2] for p in parts]) * ops.unit
+    indices = np.concatenate([p[1] for p in parts])
+    dist = np.concatenate([p[2] for p in parts])
+    if ops.unit != 1.0:
+        dist *= ops.unit
     n = order.size
     degree = np.empty(n, dtype=np.int64)
     degree[order] = counts + 1 + np.bincount(indices, minlength=n)
@@ -390,7 +392,7 @@ def _select_tiles_task(ops: _Operands, item, radius: float):
     dist = np.empty(indices.size, dtype=np.float64)
     for lead in leads:  # ascending columns: each row's pairs come out sorted
         _reduce.select_pairs(*lead, r2[0], cursor, row_end, indices, dist)
-    return counts[:, 0], indices, dist
+    return counts[:, 0], indices.astype(np.int32), dist
 
 
 def _mirror_upper(counts, indices, dist, n: int) -> sp.csr_matrix:

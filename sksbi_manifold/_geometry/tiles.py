@@ -18,7 +18,7 @@ from scipy.spatial.distance import cdist
 
 LEAF_ROWS = 256  # rows per leaf at most: tiles stay large enough for BLAS
 PROJECTION_DIM = 16
-_PROJECTION_ROWS = 2048  # rows whose SVD gives the projection
+_PROJECTION_ROWS = 512  # rows whose SVD gives the projection
 _MARGIN = 1e-9  # relative slack of the float64 bound (never cuts a true pair)
 
 
