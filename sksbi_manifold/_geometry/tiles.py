@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.distance import cdist
 
-LEAF_ROWS = 256  # rows per leaf at most: tiles stay large enough for BLAS
+LEAF_ROWS = 128  # rows per leaf at most (tiles of 64-128 rows: still BLAS-sized)
 PROJECTION_DIM = 16
 _PROJECTION_ROWS = 512  # rows whose SVD gives the projection
 _MARGIN = 1e-9  # relative slack of the float64 bound (never cuts a true pair)
@@ -73,8 +73,9 @@ def _projection(X: np.ndarray) -> np.ndarray:
     sample = np.asarray(X[::step], dtype=np.float64)
     centre = sample.mean(axis=0)
     k = min(PROJECTION_DIM, *sample.shape)
-    axes = np.linalg.svd(sample - centre, full_matrices=False)[2][:k]
-    return ((X - centre) @ axes.T.astype(X.dtype)).astype(np.float32)
+    axes = np.linalg.svd(sample - centre, full_matrices=False)[2][:k].T
+    # (X - centre) A without an n x dim temporary
+    return (X @ axes.astype(X.dtype) - centre @ axes).astype(np.float32)
 
 
 def radius_tiling(X: np.ndarray, radius: float) -> Tiling:
