@@ -4,7 +4,7 @@ ARPACK spends its time in ``y = S x``, which is bound by streaming ``S`` from
 memory. Stored as its diagonal and strict upper triangle, ``S`` streams half
 the bytes (the scattered writes of the lower half land in a vector that stays
 in the caches), and the sums run in float64 (``_sparse.c``). Measured on
-the 20,000-row sphere Laplacian (9.0M nonzeros, float32): 5.3 ms per product
+the 20,000-row sphere Laplacian (9.0M nonzeros, float32): 5.3-6.6 ms per product
 with scipy's CSR; 4.3 ms in half storage, 2.5 ms on 2 threads.
 """
 
