@@ -219,8 +219,8 @@ class BaseDimension(TransformerMixin, BaseEstimator):
         falls far below the support's where the density is strongly
         non-uniform (a density singular at a corner, heavy tails: the counts
         grow with the dense core). The ratios of neighbour distances of
-        :class:`GrideDimension` (1000 sampled rows) estimate the pointwise
-        dimension; a ``dimension_`` below ``MEASURE_RATIO`` of theirs is
+        :class:`GrideDimension` (1000 sampled rows, uncalibrated) estimate
+        the pointwise dimension; a ``dimension_`` below ``MEASURE_RATIO`` of theirs is
         flagged, unless that estimate is itself only a lower bound. Sets
         ``ratio_dimension_``.
         """
@@ -229,6 +229,8 @@ class BaseDimension(TransformerMixin, BaseEstimator):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UndefinedDimensionWarning)
             ratio = GrideDimension(
+                # uncalibrated: the check reads a factor of two, not percents
+                calibration=None,
                 sample_size=MEASURE_CHECK_ROWS,
                 random_state=rng.randint(np.iinfo(np.int32).max),
                 n_jobs=self.n_jobs,
@@ -270,24 +272,36 @@ class BaseDimension(TransformerMixin, BaseEstimator):
         statistics of the sampled rows ``idx`` (drawn with replacement from
         ``sample_indices_``), re-selecting the scale where the estimator's
         statistics allow it; no distance is computed. The interval is the
-        percentile interval of ``n_bootstrap`` replicates. The stream is
-        drawn from ``rng`` after everything else, so ``dimension_`` does not
-        depend on ``n_bootstrap``. ``resolution`` widens both ends by the
-        accuracy of the estimate itself (a KDE vote is read on a grid).
+        percentile interval of ``n_bootstrap`` replicates. ``resolution``
+        widens both ends by the accuracy of the estimate itself (a KDE vote
+        is read on a grid).
         """
-        self.dimension_bootstrap_ = self.dimension_ci_ = None
+        self._store_interval(self._bootstrap(replicate, rng), resolution)
+
+    def _bootstrap(self, replicate, rng) -> np.ndarray | None:
+        """``replicate(idx)`` for ``n_bootstrap`` resamplings (None for 0).
+
+        The stream is drawn from ``rng`` after everything else, so
+        ``dimension_`` does not depend on ``n_bootstrap``.
+        """
         if self.n_bootstrap == 0:
-            return
+            return None
         stream = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
         m = self.sample_indices_.size
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             # a replicate's warnings repeat the fit's (or its resampling's)
             warnings.simplefilter("ignore", UndefinedDimensionWarning)
-            reps = np.array(
+            return np.array(
                 [replicate(stream.integers(0, m, m)) for _ in range(self.n_bootstrap)],
                 dtype=np.float64,
             )
+
+    def _store_interval(self, reps: np.ndarray | None, resolution: float) -> None:
+        """``dimension_bootstrap_`` and its percentile ``dimension_ci_``."""
         self.dimension_bootstrap_ = reps
+        self.dimension_ci_ = None
+        if reps is None:
+            return
         finite = reps[np.isfinite(reps)]
         tail = 50.0 * (1.0 - self.confidence_level)
         if not finite.size:
