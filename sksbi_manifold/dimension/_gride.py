@@ -143,7 +143,11 @@ def _estimates_by_rank(sample, *, ranks, n_queries, n_jobs) -> np.ndarray:
         dist = cKDTree(sample).query(queries, k=k + 1)[0][:, 1:]
     else:
         dist = neighbor_distances(sample[:n_queries], sample, k, n_jobs=n_jobs)
-    log_mu = log_ratios(dist, ranks)
+    return gride_curve(log_ratios(dist, ranks), ranks)
+
+
+def gride_curve(log_mu: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+    """Pooled estimate at each rank from the ratios ``log_mu[:, j]`` of ``ranks[j]``."""
     return np.array([gride_mle(log_mu[:, j], r) for j, r in enumerate(ranks)])
 
 
@@ -434,7 +438,7 @@ class GrideDimension(BaseDimension):
             X[rows], X, int(2 * ranks[-1]), n_jobs=self.n_jobs, device=self.device
         )
         log_mu = log_ratios(dist, ranks)
-        curve = np.array([gride_mle(log_mu[:, j], r) for j, r in enumerate(ranks)])
+        curve = gride_curve(log_mu, ranks)
         radii = np.median(dist[:, 2 * ranks - 1], axis=0)
         index, self.flatness_ = self._select(ranks, radii, curve, log_mu, n)
         self.sample_indices_, self.ranks_, self._log_mu = rows, ranks, log_mu
@@ -530,7 +534,7 @@ class GrideDimension(BaseDimension):
     def _raw_replicate(self, idx: np.ndarray) -> tuple[float, float]:
         """Chosen scale index and uncalibrated estimate from the ratios ``idx``."""
         log_mu, ranks = self._log_mu[idx], self.ranks_
-        curve = np.array([gride_mle(log_mu[:, j], r) for j, r in enumerate(ranks)])
+        curve = gride_curve(log_mu, ranks)
         try:
             index, _ = self._select(
                 ranks, self.radius_by_scale_, curve, log_mu, self._fit_X.shape[0]
