@@ -280,6 +280,19 @@ def test_blocks_follow_working_memory():
     assert sum(b.stop - b.start for b in small) == 10_000
 
 
+@pytest.mark.parametrize(
+    "n_cols, itemsize", [(2_000, 8), (20_000, 8), (50_000, 4), (300_000, 8)]
+)
+def test_blocks_stay_small_enough_to_be_reused(n_cols, itemsize):
+    # GEMM outputs of <= 16 MB (or 64 rows) are reused by the next block
+    # instead of faulting in fresh pages; never fewer rows than a GEMM needs.
+    blocks = D._blocks(10_000, n_cols, itemsize)
+    rows = max(b.stop - b.start for b in blocks)
+    assert rows * n_cols * itemsize <= max(16 * 2**20, 64 * n_cols * itemsize)
+    assert rows >= 64
+    assert sum(b.stop - b.start for b in blocks) == 10_000
+
+
 def test_torch_device_matches_numpy():
     pytest.importorskip("torch")
     X, Y = _data(np.float64)

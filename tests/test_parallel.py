@@ -1,4 +1,8 @@
-"""The geometry layer's thread helpers: row-blocked sparse products, BLAS limit."""
+"""The geometry layer's thread helpers: the thread map, row-blocked sparse
+products, the BLAS limit."""
+
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -70,3 +74,69 @@ def test_single_threaded_blas_limits_and_restores():
     after = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
     assert inside == [1] * len(blas)
     assert after == before
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2, 3])
+def test_thread_map_keeps_the_order(n_jobs):
+    rng = np.random.default_rng(0)
+    delays = rng.uniform(0, 2e-3, 40)
+
+    def task(i):
+        time.sleep(delays[i])  # out-of-order completion
+        return i * i
+
+    assert list(parallel.thread_map(task, range(40), n_jobs)) == [
+        i * i for i in range(40)
+    ]
+
+
+def test_thread_map_bounds_the_work_ahead_of_the_consumer():
+    lock, started = threading.Lock(), []
+
+    def task(i):
+        with lock:
+            started.append(i)
+        return i
+
+    results = parallel.thread_map(task, range(100), 2)
+    for i, value in enumerate(results):
+        assert value == i
+        time.sleep(1e-3)  # a slow consumer
+        with lock:
+            assert len(started) <= i + 1 + 2 * 2
+    assert sorted(started) == list(range(100))
+
+
+def test_thread_map_raises_the_tasks_error_and_stops_early():
+    started = []
+
+    def task(i):
+        started.append(i)
+        if i == 3:
+            raise ValueError("task 3 failed")
+        return i
+
+    with pytest.raises(ValueError, match="task 3 failed"):
+        list(parallel.thread_map(task, range(1000), 2))
+    assert len(started) < 20  # the rest was never submitted
+
+
+def test_thread_map_passes_sklearn_config_to_its_threads():
+    from sklearn import config_context, get_config
+
+    with config_context(working_memory=7):
+        seen = list(
+            parallel.thread_map(lambda _: get_config()["working_memory"], range(6), 2)
+        )
+    assert seen == [7] * 6
+
+
+def test_thread_map_hands_the_tasks_to_a_configured_joblib_backend():
+    import os
+
+    import joblib
+
+    with joblib.parallel_config(backend="loky", n_jobs=2):
+        pids = set(parallel.thread_map(lambda _: os.getpid(), range(8), 2))
+    assert os.getpid() not in pids  # worker processes, not our threads
+    assert set(parallel.thread_map(lambda _: os.getpid(), range(8), 2)) == {os.getpid()}

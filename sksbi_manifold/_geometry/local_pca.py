@@ -16,15 +16,15 @@ OpenBLAS was up to 9x slower on a loaded 2-core machine.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
-from sklearn.utils.parallel import Parallel, delayed
 
 from .eigen import deterministic_sign_flip
-from .parallel import single_threaded_blas
+from .parallel import single_threaded_blas, thread_map
 
 CENTERS = ("point", "weighted_mean")
 METHODS = ("auto", "svd", "covariance", "gram")
@@ -446,12 +446,17 @@ def local_pca_at(
         )
     chunks = _plan_chunks(np.diff(weights.indptr), D)
     with single_threaded_blas():
-        results = Parallel(n_jobs=n_jobs, prefer="threads")(
-            delayed(_pca_task)(
-                X, weights, points, pos, n_components, n_values, center, method
-            )
-            for pos in chunks
+        task = partial(
+            _pca_task,
+            X,
+            weights,
+            points,
+            n_components=n_components,
+            n_values=n_values,
+            center=center,
+            method=method,
         )
+        results = list(thread_map(task, chunks, n_jobs))
     m = points.shape[0]
     bases = np.zeros((m, D, n_components))
     eigenvalues = np.zeros((m, n_values))
@@ -601,20 +606,14 @@ def estimate_gradients(
             )
     chunks = _plan_chunks(np.diff(weights.indptr)[rows], X.shape[1] + F.shape[1])
     with single_threaded_blas():
-        results = Parallel(n_jobs=n_jobs, prefer="threads")(
-            delayed(_gradient_task)(
-                X,
-                F,
-                weights,
-                rows[pos],
-                k,
-                center,
-                method,
-                rcond,
-                None if bases is None else bases[pos, :, :k],
+
+        def task(pos):
+            basis = None if bases is None else bases[pos, :, :k]
+            return _gradient_task(
+                X, F, weights, rows[pos], k, center, method, rcond, basis
             )
-            for pos in chunks
-        )
+
+        results = list(thread_map(task, chunks, n_jobs))
     gradients = np.zeros((len(rows), X.shape[1], F.shape[1]))
     n_neighbors = np.zeros(len(rows), dtype=np.intp)
     for pos, (grad, cnt) in zip(chunks, results):

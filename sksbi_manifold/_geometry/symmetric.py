@@ -74,8 +74,10 @@ class SymmetricCSR(LinearOperator):
             val,
             self._diag,
         )
+        # Views, not copies: the tail beyond the upper part was never written,
+        # so (allocated by mmap, as large arrays are) it holds no memory.
         upper = int(self._ptr[-1])
-        self._idx, self._val = idx[:upper].copy(), val[:upper].copy()
+        self._idx, self._val = idx[:upper], val[:upper]
         # The split does not depend on n_jobs, so neither does the result.
         n_blocks = min(MAX_BLOCKS, max(self._idx.size // MIN_NNZ_PER_BLOCK, 1))
         self._bounds = _balanced_row_bounds(self._ptr, n_blocks)

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
-from sklearn.utils.parallel import Parallel, delayed
 
 from .._geometry.metric import metric_eigen, riemannian_metric
+from .._geometry.parallel import thread_map
 
 # Reference zeta grid (yuchaz `regu_path.zeta_search`): logspace(1e-2, 1e5, 300).
 ZETA_LOW, ZETA_HIGH, ZETA_POINTS = 1e-2, 1e5, 300
@@ -265,9 +265,12 @@ def log_volumes(
         ind[block, np.arange(block.shape[0])[:, None]] = 1.0
         return ind
 
-    parts = Parallel(n_jobs=n_jobs, prefer="threads")(
-        delayed(_chunk_log_volumes)(products, pairs, indicator(a), d, n_s)
-        for a in starts
+    parts = list(
+        thread_map(
+            lambda a: _chunk_log_volumes(products, pairs, indicator(a), d, n_s),
+            starts,
+            n_jobs,
+        )
     )
     return np.concatenate(parts, axis=0) if parts else np.empty((0, n_s))
 
