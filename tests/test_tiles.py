@@ -93,3 +93,15 @@ def test_structureless_data_take_the_plain_pass(monkeypatch):
     monkeypatch.setattr(D, "_tiled_radius_graph", lambda *a: called.append(1))
     D.radius_graph(X, radius)
     assert not called
+
+
+@pytest.mark.parametrize("shape", [(512, 40), (30, 200)])
+def test_principal_axes_are_the_top_singular_vectors(shape):
+    # from the smaller Gram matrix: tall (features) and wide (rows) samples
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=shape) * np.geomspace(10.0, 0.1, shape[1])
+    A -= A.mean(axis=0)
+    axes = tiles._principal_axes(A, 8)
+    V = np.linalg.svd(A, full_matrices=False)[2][:8].T
+    assert axes.shape == (shape[1], 8)
+    np.testing.assert_allclose(np.abs((axes * V).sum(axis=0)), 1.0, atol=1e-10)

@@ -118,7 +118,7 @@ def robust_centre(Y: np.ndarray) -> np.ndarray:
 def _operands(
     X: np.ndarray, Y: np.ndarray | None, device: str | None = None
 ) -> _Operands:
-    dtype = np.float32 if X.dtype == np.float32 else np.float64
+    dtype = _float_dtype(X)
     if Y is not None and Y.dtype != dtype:
         dtype = np.float64
     X = np.ascontiguousarray(X, dtype=dtype)
@@ -325,12 +325,13 @@ def radius_graph(
         explicit zero (coincident points likewise), so ``graph.data`` holds
         every neighbour including distance 0.
     """
+    if Y is None and _device.check_device(device) is None:
+        X = np.ascontiguousarray(X, dtype=_float_dtype(X))
+        tiling = _self_tiling(X, radius)
+        if tiling is not None:
+            return _tiled_radius_graph(X, tiling, radius, n_jobs)
     ops = _operands(X, Y, device)
     n, m = ops.X.shape[0], ops.Y.shape[0]
-    if ops.same and ops.device is None and n >= TILED_MIN_ROWS:
-        tiling = tiles.radius_tiling(ops.X_exact, radius / ops.unit)
-        if tiling.visited <= TILED_MAX_VISITED:
-            return _tiled_radius_graph(ops, tiling, radius, n_jobs)
     task = partial(_select_task, radius=radius / ops.unit)
     counts, indices, dist = _joined(_map_blocks(task, ops, n_jobs), ops.unit)
     if not ops.same:
@@ -339,17 +340,30 @@ def radius_graph(
     return _mirror_upper(counts, _small_index(indices, n), dist, n)
 
 
-def _tiled_radius_graph(ops: _Operands, tiling, radius: float, n_jobs):
+def _float_dtype(X: np.ndarray) -> type:
+    return np.float32 if X.dtype == np.float32 else np.float64
+
+
+def _self_tiling(X: np.ndarray, radius: float):
+    """The tiling of a large set against itself, or None where the plain pass
+    is as fast (fewer than ``TILED_MIN_ROWS`` rows, or structureless data)."""
+    if X.shape[0] < TILED_MIN_ROWS:
+        return None
+    unit = data_unit(X)
+    tiling = tiles.radius_tiling(_rescaled(X, unit), radius / unit)
+    return tiling if tiling.visited <= TILED_MAX_VISITED else None
+
+
+def _tiled_radius_graph(X: np.ndarray, tiling, radius: float, n_jobs):
     """``radius_graph`` of a set against itself over the tiles that can hold
     a pair within ``radius`` (:mod:`.tiles`): the same graph, the GEMMs of the
-    other tiles skipped."""
+    other tiles skipped. The operands are built on the rows in the tiles'
+    order (one gather of the rows, not one per operand)."""
     order = tiling.order
-    Xp, Xe = ops.X[order], ops.X_exact[order]
-    xx = ops.xx[order]
-    pops = _Operands(Xp, xx, Xp, xx, True, Xe, Xe, ops.unit)
+    ops = _operands(X[order], None)
     work = _tile_work(tiling, ops.X.itemsize)
     task = partial(_select_tiles_task, radius=radius / ops.unit)
-    blocks = _map_blocks(task, pops, n_jobs, blocks=work)
+    blocks = _map_blocks(task, ops, n_jobs, blocks=work)
     return _mirror_upper(*_joined(blocks, ops.unit), order.size, order)
 
 
