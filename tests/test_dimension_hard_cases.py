@@ -352,6 +352,60 @@ def test_nonuniform_density_is_flagged_for_the_counts(d):
     assert gride.dimension_ > 0.75 * d
 
 
+def _beta_core(d, n, seed, fold=True):
+    """Coordinates Beta(10, 0.5) (density singular at 1: a dense corner) in
+    R^(4d): folded as the benchmark's Mbeta (``x sin(cos(2 pi x))``, ...) or
+    lifted by plain smooth maps."""
+    Z = np.random.default_rng(seed).beta(10.0, 0.5, size=(n, d))
+    if not fold:
+        return np.hstack([Z, np.sin(3 * Z), np.cos(2 * Z), Z**3])
+    a = Z * np.sin(np.cos(2 * np.pi * Z))
+    b = Z * np.cos(np.sin(2 * np.pi * Z))
+    return np.hstack([a, b, a, b])
+
+
+def _check_no_silent_collapse(est, caught, d):
+    if est.dimension_ < 0.75 * est.ratio_dimension_ or not est.dimension_ > d / 2:
+        assert est.dimension_is_lower_bound_
+        assert any("non-uniform density" in str(w.message) for w in caught)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("fold", [True, False])
+@pytest.mark.parametrize("d", [8, 10])
+def test_dense_corner_never_collapses_silently(d, fold, seed):
+    """Mbeta: correlation read 4.05 for ID 10 (0.61 of the neighbour-ratio
+    estimate) without a warning; near-uniform manifolds read >= 0.92 of it.
+    On these variants the neighbour-ratio check itself is sometimes only a
+    lower bound; the dense-minority share of the counts still flags them."""
+    X = _beta_core(d, 2500, seed, fold)
+    for Est in (CorrelationDimension, DoublingDimension):
+        if Est is DoublingDimension and fold and seed == 1:
+            continue  # test_doubling_on_a_folded_dense_corner
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UndefinedDimensionWarning)
+            est = Est(random_state=0).fit(X)
+        _check_no_silent_collapse(est, caught, d)
+        if fold and Est is CorrelationDimension:
+            assert est.dimension_is_lower_bound_  # the benchmark's collapse
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known weakness: the doubling scan settles at a radius whose "
+    "2R-balls hold a fifth of the rows and reads 1.5-1.8 for ID 8-10, with "
+    "counts that look uniform there and a neighbour-ratio check that is only "
+    "a lower bound (issue 19)",
+)
+@pytest.mark.parametrize("d", [8, 10])
+def test_doubling_on_a_folded_dense_corner(d):
+    X = _beta_core(d, 2500, 1, fold=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UndefinedDimensionWarning)
+        est = DoublingDimension(random_state=0).fit(X)
+    _check_no_silent_collapse(est, caught, d)
+
+
 def test_unresolved_ratio_check_flags_nothing():
     # On the shipped cryo-EM latents (noisy, R^256) the GRIDE check of 1,000
     # rows reads ~15 and is itself only a lower bound (its neighbourhoods span

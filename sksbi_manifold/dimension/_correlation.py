@@ -219,8 +219,9 @@ class CorrelationDimension(BaseDimension):
     dimension_is_lower_bound_ : bool
         True (with a warning) when ``dimension_`` is within one of the largest
         slope the counts could show over ``fit_range_`` (higher dimensions
-        would read the same), or below half of ``ratio_dimension_`` (a
-        strongly non-uniform density: the counts grow with its dense core).
+        would read the same), or below 3/4 of ``ratio_dimension_``, or the densest
+        tenth of the sampled points holds most pairs (a strongly non-uniform
+        density: the counts grow with its dense core).
     ratio_dimension_ : float
         :class:`GrideDimension` estimate of the data (1000 sampled rows), the
         cross-check of the lower-bound flag.
@@ -323,7 +324,7 @@ class CorrelationDimension(BaseDimension):
         self._fit_X = X
         self.sample_indices_ = rows
         self._set_law(counts, edges, law, X.dtype)
-        nonuniform = self._nonuniform_measure(X, rng)
+        nonuniform = self._nonuniform_measure(X, rng, counts[:, law.fit[-1]])
         self._flag_lower_bound(
             self._out_of_reach(law.mean_counts[law.fit[0]], X.shape[0]) or nonuniform
         )

@@ -268,8 +268,9 @@ class DoublingDimension(BaseDimension):
         True (with a warning) when ``dimension_`` is within one of the largest
         dimension the data can show at ``radius_``, ``log2((n - 1) / N_R)``
         (typical ``N_R``): higher dimensions would read the same; also when
-        it is NaN, or below half of ``ratio_dimension_`` (a strongly
-        non-uniform density: the counts grow with its dense core).
+        it is NaN, or below 3/4 of ``ratio_dimension_``, or the densest tenth of the
+        sampled points holds most pairs (a strongly non-uniform density: the
+        counts grow with its dense core).
     ratio_dimension_ : float
         :class:`GrideDimension` estimate of the data (1000 sampled rows), the
         cross-check of the lower-bound flag.
@@ -441,7 +442,7 @@ class DoublingDimension(BaseDimension):
             f"radius_={self.radius_:.4g}",
             n_full=np.count_nonzero(at_2r >= n - 1),
         )
-        nonuniform = self._nonuniform_measure(X, rng)
+        nonuniform = self._nonuniform_measure(X, rng, at_2r)
         self._flag_lower_bound(
             self._out_of_reach(np.median(counts[:, pos_r[scan.index]]), n) or nonuniform
         )
