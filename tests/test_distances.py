@@ -293,6 +293,15 @@ def test_blocks_stay_small_enough_to_be_reused(n_cols, itemsize):
     assert sum(b.stop - b.start for b in blocks) == 10_000
 
 
+def test_tree_path_matches_the_gemm_path():
+    rng = np.random.default_rng(3)
+    Y = rng.uniform(size=(3000, D.TREE_MAX_FEATURES))
+    tree = D.tree_knn_distances(Y[:200], 9, Y)
+    gemm = D.knn_distances(Y[:200], 9, Y)  # a query set: itself included
+    np.testing.assert_array_equal(tree[:, 0], 0.0)  # each row itself
+    np.testing.assert_allclose(tree, gemm, rtol=1e-12, atol=1e-15)
+
+
 def test_torch_device_matches_numpy():
     pytest.importorskip("torch")
     X, Y = _data(np.float64)

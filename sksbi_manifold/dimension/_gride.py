@@ -8,12 +8,11 @@ from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
-from scipy.spatial import cKDTree
 from sklearn.utils import Bunch, check_random_state
 
 from .._compat import Interval, StrOptions, _fit_context
 from .._geometry._device import check_device
-from .._geometry.distances import knn_distances
+from .._geometry.distances import TREE_MAX_FEATURES, knn_distances, tree_knn_distances
 from .._geometry.progress import verbose_progress
 from ..exceptions import UndefinedDimensionWarning
 from ._base import (
@@ -41,8 +40,6 @@ SHAPE_RANKS = 3
 # Rows queried in each reference sample (of the data's size): four samples of
 # 1,000 read d = 10 to +-0.16, the data's 5,000 sampled rows to +-0.14.
 REFERENCE_QUERIES = 1000
-# Reference samples of at most this dimension are searched with a k-d tree.
-_TREE_MAX_DIM = 6
 
 
 def neighbor_distances(Q, X_ref, k: int, *, n_jobs=None, device=None) -> np.ndarray:
@@ -135,12 +132,11 @@ def _estimates_by_rank(sample, *, ranks, n_queries, n_jobs) -> np.ndarray:
 
     The calibration's statistic: one k-NN pass against the whole sample (its
     rows are exchangeable, so the first ones are a random sample); a k-d tree
-    in the few dimensions where it beats the blocked GEMMs (3-5x at 2-6).
+    in the few dimensions where it beats the blocked GEMMs.
     """
     k = int(2 * ranks[-1])
-    if sample.shape[1] <= _TREE_MAX_DIM:
-        queries = sample[:n_queries]
-        dist = cKDTree(sample).query(queries, k=k + 1)[0][:, 1:]
+    if sample.shape[1] <= TREE_MAX_FEATURES:
+        dist = tree_knn_distances(sample[:n_queries], k + 1, sample)[:, 1:]
     else:
         dist = neighbor_distances(sample[:n_queries], sample, k, n_jobs=n_jobs)
     return gride_curve(log_ratios(dist, ranks), ranks)
