@@ -7,7 +7,8 @@
  * writes y[j] += s_ij x_i land in a vector that stays in the caches. Sums
  * run in float64 whatever the storage precision.
  *
- * upper_part: that half storage from a canonical CSR matrix, in one pass.
+ * upper_part: that half storage from a canonical CSR matrix, in one pass,
+ * on the rows renumbered for locality.
  *
  * renormalise: the alpha-renormalised Laplacian of an affinity in three
  * passes (sksbi_manifold._geometry.laplacian), instead of about fifteen
@@ -188,29 +189,33 @@ static PyObject *py_renormalise(PyObject *self, PyObject *args)
     return PyLong_FromLongLong(n_diag);
 }
 
-/* Half storage of a canonical CSR matrix: its diagonal and the entries of
- * its strict upper triangle (ptr, idx, val), values cast to T. With
- * ptr == NULL only counts the upper entries of each row into counts. */
+/* Half storage of a canonical CSR matrix on its rows and columns renumbered
+ * (row r of the output is row order[r] of the input, column j becomes
+ * rank[j], rank the inverse of order): the diagonal and the entries of the
+ * strict upper triangle (ptr, idx, val), values cast to T. Columns keep the
+ * input's order within a row: the product does not need them sorted. */
 #define DEFINE_UPPER_PART(NAME, T)                                           \
-    static void NAME(Py_ssize_t n, const int64_t *in_ptr,                   \
-                     const int32_t *in_idx, const double *in_val,           \
-                     int64_t *ptr, int32_t *idx, T *val, T *diag)            \
+    static void NAME(Py_ssize_t n, const int64_t *order, const int64_t *rank,\
+                     const int64_t *in_ptr, const int32_t *in_idx,          \
+                     const double *in_val, int64_t *ptr, int32_t *idx,      \
+                     T *val, T *diag)                                        \
     {                                                                        \
         int64_t pos = 0;                                                     \
         ptr[0] = 0;                                                          \
-        for (Py_ssize_t i = 0; i < n; i++) {                                 \
-            diag[i] = 0;                                                     \
+        for (Py_ssize_t r = 0; r < n; r++) {                                 \
+            const int64_t i = order[r];                                      \
+            diag[r] = 0;                                                     \
             for (int64_t e = in_ptr[i]; e < in_ptr[i + 1]; e++) {            \
-                const int32_t j = in_idx[e];                                 \
-                if (j == i)                                                  \
-                    diag[i] = (T)in_val[e];                                  \
-                else if (j > i) {                                            \
-                    idx[pos] = j;                                            \
+                const int32_t c = (int32_t)rank[in_idx[e]];                  \
+                if (c == r)                                                  \
+                    diag[r] = (T)in_val[e];                                  \
+                else if (c > r) {                                            \
+                    idx[pos] = c;                                            \
                     val[pos] = (T)in_val[e];                                 \
                     pos++;                                                   \
                 }                                                            \
             }                                                                \
-            ptr[i + 1] = pos;                                                \
+            ptr[r + 1] = pos;                                                \
         }                                                                    \
     }
 
@@ -219,15 +224,18 @@ DEFINE_UPPER_PART(upper_part_f64, double)
 
 static PyObject *py_upper_part(PyObject *self, PyObject *args)
 {
-    Py_buffer in_ptr, in_idx, in_val, ptr, idx, val, diag;
+    Py_buffer order, rank, in_ptr, in_idx, in_val, ptr, idx, val, diag;
     Py_ssize_t n;
     int is_double;
-    if (!PyArg_ParseTuple(args, "npy*y*y*w*w*w*w*", &n, &is_double, &in_ptr,
-                          &in_idx, &in_val, &ptr, &idx, &val, &diag))
+    if (!PyArg_ParseTuple(args, "npy*y*y*y*y*w*w*w*w*", &n, &is_double,
+                          &order, &rank, &in_ptr, &in_idx, &in_val, &ptr,
+                          &idx, &val, &diag))
         return NULL;
     const Py_ssize_t item = is_double ? 8 : 4;
     const int64_t *p = in_ptr.buf;
-    int bad = check_len(&in_ptr, n + 1, 8, "in_ptr") ||
+    int bad = check_len(&order, n, 8, "order") ||
+              check_len(&rank, n, 8, "rank") ||
+              check_len(&in_ptr, n + 1, 8, "in_ptr") ||
               check_len(&ptr, n + 1, 8, "ptr") ||
               check_len(&diag, n, item, "diag");
     if (!bad)
@@ -240,13 +248,15 @@ static PyObject *py_upper_part(PyObject *self, PyObject *args)
     if (!bad) {
         Py_BEGIN_ALLOW_THREADS
         if (is_double)
-            upper_part_f64(n, p, in_idx.buf, in_val.buf, ptr.buf, idx.buf,
-                           val.buf, diag.buf);
+            upper_part_f64(n, order.buf, rank.buf, p, in_idx.buf,
+                           in_val.buf, ptr.buf, idx.buf, val.buf, diag.buf);
         else
-            upper_part_f32(n, p, in_idx.buf, in_val.buf, ptr.buf, idx.buf,
-                           val.buf, diag.buf);
+            upper_part_f32(n, order.buf, rank.buf, p, in_idx.buf,
+                           in_val.buf, ptr.buf, idx.buf, val.buf, diag.buf);
         Py_END_ALLOW_THREADS
     }
+    PyBuffer_Release(&order);
+    PyBuffer_Release(&rank);
     PyBuffer_Release(&in_ptr);
     PyBuffer_Release(&in_idx);
     PyBuffer_Release(&in_val);
@@ -263,7 +273,7 @@ static PyMethodDef methods[] = {
     {"sym_partial", py_sym_partial, METH_VARARGS,
      "Partial S x over a row range, S in half storage, float64 sums."},
     {"upper_part", py_upper_part, METH_VARARGS,
-     "Diagonal and strict upper triangle of a canonical CSR matrix."},
+     "Diagonal and strict upper triangle of a renumbered canonical CSR matrix."},
     {"renormalise", py_renormalise, METH_VARARGS,
      "Degrees, alpha-renormalised S and scaled L of an affinity (CSR)."},
     {NULL, NULL, 0, NULL},
