@@ -483,6 +483,27 @@ def test_metric_from_local_coordinates_matches_riemannian_metric():
     np.testing.assert_allclose(Hz, np.swapaxes(T, 1, 2) @ H @ T, atol=1e-12)
 
 
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_local_coordinates_are_the_projected_differences(n_jobs):
+    # Each entry's z_ij = T_i^T (x_j - c_i), on neighbourhoods of very
+    # different sizes, in CSR order, for given centres; the product form
+    # T^T x_j - T^T c_i keeps float64 accuracy at offsets far above the scale.
+    rng = np.random.default_rng(18)
+    X = 1e3 + rng.random((400, 5))
+    graph = radius_graph(X, 0.6)
+    rows = np.array([3, 40, 41, 399])
+    T = np.linalg.qr(rng.standard_normal((4, 5, 2)))[0]
+    centres = X[rows] + 0.01
+    Z = local_coordinates(X, graph, rows, T, centers=centres, n_jobs=n_jobs)
+    sub = graph[rows]
+    expected = [
+        (X[sub.indices[sub.indptr[r] : sub.indptr[r + 1]]] - centres[r]) @ T[r]
+        for r in range(rows.size)
+    ]
+    assert Z.shape == (sub.nnz, 2)
+    np.testing.assert_allclose(Z, np.concatenate(expected), rtol=0, atol=1e-10)
+
+
 # --------------------------------------------------------------------------- local PCA
 
 

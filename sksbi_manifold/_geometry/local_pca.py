@@ -469,7 +469,9 @@ def local_pca_at(
     return LocalPCA(bases, eigenvalues, centres, n_neighbors, deficient)
 
 
-def local_coordinates(X, graph, rows, bases, *, centers=None) -> np.ndarray:
+def local_coordinates(
+    X, graph, rows, bases, *, centers=None, n_jobs: int | None = None
+) -> np.ndarray:
     """Local coordinates ``z_ij = T_i^T (x_j - c_i)`` on the entries of ``graph[rows]``.
 
     Parameters
@@ -486,6 +488,8 @@ def local_coordinates(X, graph, rows, bases, *, centers=None) -> np.ndarray:
         Per-point bases ``T_i`` (e.g. ``LocalPCA.bases``).
     centers : ndarray of shape (len(rows), D), default=None
         Origins ``c_i``; ``None`` means ``x_i``.
+    n_jobs : int, default=None
+        Parallel chunks (threads).
 
     Returns
     -------
@@ -499,17 +503,22 @@ def local_coordinates(X, graph, rows, bases, *, centers=None) -> np.ndarray:
     counts = np.diff(graph.indptr)[rows]
     out_indptr = _local_indptr(counts)
     Z = np.empty((out_indptr[-1], bases.shape[2]))
+
+    def task(pos):
+        # One product per centre, unpadded (the neighbourhoods of wide radii
+        # differ in size by thousands), as T^T x_j - T^T c_i: 3x faster than
+        # forming the differences (one pass over the gathered rows, not three).
+        # The rounding is then relative to |x_j| rather than |x_j - c_i|,
+        # 1e-16 |x| / |x - c| in float64: data far from the origin compared
+        # with its neighbourhoods should come in centred (as the GC search's).
+        for p in pos:
+            cols = graph.indices[graph.indptr[rows[p]] : graph.indptr[rows[p] + 1]]
+            T = bases[p]
+            Z[out_indptr[p] : out_indptr[p + 1]] = X[cols] @ T - origins[p] @ T
+
     with single_threaded_blas():
-        for pos in _plan_chunks(counts, X.shape[1]):
-            entries = _entry_positions(graph.indptr, rows[pos])
-            indptr = _local_indptr(counts[pos])
-            r = np.repeat(np.arange(len(pos)), counts[pos])
-            diffs = X[graph.indices[entries]] - origins[pos][r]
-            width = max(int(counts[pos].max(initial=0)), 1)
-            local = _padded(indptr, diffs, width) @ bases[pos]
-            Z[_entry_positions(out_indptr, pos)] = local[
-                r, np.arange(len(r)) - indptr[r]
-            ]
+        for _ in thread_map(task, _plan_chunks(counts, X.shape[1]), n_jobs):
+            pass
     return Z
 
 

@@ -259,18 +259,21 @@ def _pca_local_coordinates(X_ref, X_centres, centres, n_coords, n_jobs):
     """
     W = centres.weights
     origin = X_centres[:1]
-    unit = distances.data_unit(X_ref - origin, X_centres - origin)
+    X_ref, X_centres = X_ref - origin, X_centres - origin
+    unit = distances.data_unit(X_ref, X_centres)
     pca = local_pca_at(
-        distances._rescaled(X_ref - origin, unit),
+        distances._rescaled(X_ref, unit),
         W,
-        distances._rescaled(X_centres - origin, unit),
+        distances._rescaled(X_centres, unit),
         n_coords,
         center="point",
         dtype=np.float32,
         n_jobs=n_jobs,
     )
     rows = np.arange(W.shape[0])
-    return local_coordinates(X_ref, W, rows, pca.bases, centers=X_centres)
+    return local_coordinates(
+        X_ref, W, rows, pca.bases, centers=X_centres, n_jobs=n_jobs
+    )
 
 
 def _dense_block(graph: sp.csr_matrix, nodes: np.ndarray):
