@@ -16,7 +16,7 @@ from sksbi_manifold._geometry.laplacian import renormalized_laplacian
 from sksbi_manifold.datasets import make_lifted_manifold
 from sksbi_manifold.embedding._consistency import (
     _curves,
-    _extension_curves,
+    _Extensions,
     geometric_consistency,
     out_of_sample_distortion,
     resolve_dims,
@@ -125,9 +125,36 @@ def test_extension_curves_equal_stored_graph_curves():
     grid = np.geomspace(0.25, 0.7, 4)
     args = (np.array([2]), sample, 3.0, 1.0, 1, None)
     stored = _curves(X, False, grid, *args)[0]
-    radii, extended = _extension_curves(X, grid, *args)[:2]
+    radii, extended = _Extensions(X, *args)(grid)[:2]
     np.testing.assert_array_equal(radii, grid[: radii.size])
     np.testing.assert_allclose(extended, stored[:, : radii.size], rtol=1e-12)
+
+
+def test_next_extension_reads_the_look_ahead_degrees(monkeypatch):
+    # One kernel-sum pass serves an extension and the first radii of the next
+    # (the same progression), and the next one's curves are those computed
+    # from scratch.
+    X = make_lifted_manifold("sphere", 1500, random_state=0)[0]
+    sample = np.sort(np.random.RandomState(0).choice(1500, 40, replace=False))
+    args = (np.array([2]), sample, 3.0, 1.0, 1, None)
+    first = np.geomspace(0.2, 0.3, 3)
+    step = first[1] / first[0]
+    second = first[-1] * step ** np.arange(1, 4)
+    passes = []
+    kernel_sums = distances.kernel_sums
+    monkeypatch.setattr(
+        distances,
+        "kernel_sums",
+        lambda *a, **k: passes.append(a[3]) or kernel_sums(*a, **k),
+    )
+    extensions = _Extensions(X, *args)
+    extensions(first)
+    radii, curves = extensions(second)[:2]
+    assert len(passes) == 1 and passes[0].size == 6
+    fresh_radii, fresh = _Extensions(X, *args)(second)[:2]
+    np.testing.assert_array_equal(radii, fresh_radii)
+    np.testing.assert_array_equal(curves, fresh)
+    assert len(passes) == 2
 
 
 def test_out_of_sample_on_training_rows_equals_in_sample(roll):

@@ -65,6 +65,8 @@ _EXTENSION_STEPS = 5
 _MAX_EXTENSIONS = 3
 # An extension stops once the loss has risen at this many consecutive radii.
 _RISE_STEPS = 2
+# Radii of the next extension whose degrees an extension's pass reduces too.
+_LOOKAHEAD = 3
 # Local PCA eigenvalues below this fraction of the largest are numerical zeros
 # (as in local_pca).
 _RANK_RTOL = 1e-12
@@ -387,8 +389,7 @@ def _graph_degrees(graph, needed, radii, radius_ratio) -> np.ndarray:
 def _distortion_curves(
     X,
     g_sample,
-    needed,
-    w_needed,
+    weights_at,
     radii_desc,
     dims,
     sample,
@@ -401,25 +402,27 @@ def _distortion_curves(
     """In-sample distortions (n_dims, n_radii), radius by radius in grid order.
 
     ``g_sample`` holds the sample's distance rows within the largest radius,
-    ``w_needed[:, t]`` the density weights (``laplacian.density_weights``) at
-    radius ``t`` of the rows ``needed`` (the sample and its neighbours): per
-    radius only the sample's Laplacian rows are built, never an n x n
-    affinity. ``X`` is the data, or ``None`` for a
-    precomputed graph ``pairs`` (which must hold every pair within twice the
-    largest radius). With ``stop_after_rise=r`` the walk stops once the loss
-    has risen at ``r`` consecutive radii (an ascending extension has then
-    bracketed the minimum) and only the radii walked are returned. ``rates``
-    (the adaptive kernel's ``rho**-2`` at the sample) multiply the Laplacian
-    rows.
+    ``weights_at(t)`` returns ``(rows, w)``: the density weights
+    (``laplacian.density_weights``) at radius ``t`` of rows that include the
+    sample and its neighbours within that radius (it is called in walking
+    order, so it can compute them on demand): per radius only the sample's
+    Laplacian rows are built, never an n x n affinity. ``X`` is the data, or
+    ``None`` for a precomputed graph ``pairs`` (which must hold every pair
+    within twice the largest radius). With ``stop_after_rise=r`` the walk
+    stops once the loss has risen at ``r`` consecutive radii (an ascending
+    extension has then bracketed the minimum) and only the radii walked are
+    returned. ``rates`` (the adaptive kernel's ``rho**-2`` at the sample)
+    multiply the Laplacian rows.
     """
     K = radii_desc.size
     out = np.full((dims.size, K), np.nan)
     n_eval = np.zeros(K, dtype=np.intp)
     truncated = np.zeros(K, dtype=bool)
-    w = np.ones(g_sample.shape[1])  # entries outside ``needed`` are never read
+    w = np.ones(g_sample.shape[1])  # entries of other rows are never read
     for t, R in enumerate(radii_desc):
         eps = R / radius_ratio
-        w[needed] = w_needed[:, t]
+        rows, w_rows = weights_at(t)
+        w[rows] = w_rows
         g = threshold_graph(g_sample, R)
         W = gaussian_affinity(g, eps, radius=R)
         L = laplacian_rows(W, w, sample, eps)
@@ -482,12 +485,11 @@ def _curves(data, precomputed, grid, dims, sample, radius_ratio, alpha, n_jobs, 
     g_sample = graph[sample]
     needed = np.union1d(g_sample.indices, sample)
     desc = grid[::-1]
-    q_needed = _graph_degrees(graph, needed, desc, radius_ratio)
+    w_needed = density_weights(_graph_degrees(graph, needed, desc, radius_ratio), alpha)
     c, m, trunc = _distortion_curves(
         None if precomputed else data,
         g_sample,
-        needed,
-        density_weights(q_needed, alpha),
+        lambda t: (needed, w_needed[:, t]),
         desc,
         dims,
         sample,
@@ -498,46 +500,92 @@ def _curves(data, precomputed, grid, dims, sample, radius_ratio, alpha, n_jobs, 
     return c[:, ::-1], m[::-1], trunc[::-1], graph
 
 
-def _extension_curves(X, grid, dims, sample, radius_ratio, alpha, n_jobs, device):
+class _Extensions:
     """Distortion curves at radii above the stored graph, without an n x n graph.
 
-    The sample's rows come from one (sample x n) distance pass, the degrees of
-    their neighbours at every radius from one multi-bandwidth kernel-sum pass:
-    memory stays O(sample neighbours), however wide the radii get.
+    Called once per upward extension of the automatic grid (ascending radii,
+    each extension continuing the last one's geometric progression). The
+    sample's rows come from one (sample x n) distance pass per extension. The
+    degrees of their neighbours come from multi-bandwidth kernel-sum passes
+    over the rows (``distances.kernel_sums``), computed when the walk first
+    reaches a radius without them: one pass reduces every radius of the
+    extension not yet reduced and the first ``_LOOKAHEAD`` radii of the next
+    one. The walk stops once the loss has risen twice, usually within those
+    first radii of the next extension, so that extension needs no pass of its
+    own (whose widest radii cost the most exponentials): measured at 20,000
+    rows, 2 + 4.2-5.1 s of kernel sums before, 3.3 s with the look-ahead. The
+    degrees do not depend on the pass they come from. Memory stays O(sample
+    neighbours), however wide the radii get.
     """
-    g_sample = distances.radius_graph(
-        X[sample], float(grid[-1]), X, n_jobs=n_jobs, device=device
-    )
-    needed = np.union1d(g_sample.indices, sample)
-    # Wide radii reach most rows: one symmetric pass over all of them (half
-    # the distance products) is then cheaper than the needed rows against all.
-    everyone = 2 * needed.size > X.shape[0]
-    q_needed, _ = distances.kernel_sums(
-        X if everyone else X[needed],
-        None if everyone else X,
-        None,
-        grid / radius_ratio,
-        radius_ratio=radius_ratio,
-        n_jobs=n_jobs,
-        device=device,
-    )
-    if everyone:
-        q_needed = q_needed[needed]
-    # Walked upwards: the local PCAs of the widest radii are the costly part,
-    # and are skipped once the loss has turned up.
-    c, m, trunc = _distortion_curves(
-        X,
-        g_sample,
-        needed,
-        density_weights(q_needed, alpha),
-        grid,
-        dims,
-        sample,
-        float(radius_ratio),
-        n_jobs,
-        stop_after_rise=_RISE_STEPS,
-    )
-    return grid[: m.size], c, m, trunc
+
+    def __init__(self, X, dims, sample, radius_ratio, alpha, n_jobs, device):
+        self._X, self._dims, self._sample = X, dims, sample
+        self._radius_ratio, self._alpha = float(radius_ratio), alpha
+        self._n_jobs, self._device = n_jobs, device
+        self._calls = 0
+        self._blocks = []  # (radii, rows, density weights (rows, radii))
+
+    def __call__(self, grid):
+        self._calls += 1
+        X, sample = self._X, self._sample
+        g_sample = distances.radius_graph(
+            X[sample], float(grid[-1]), X, n_jobs=self._n_jobs, device=self._device
+        )
+        lookahead = grid[-1] * (grid[1] / grid[0]) ** np.arange(1, _LOOKAHEAD + 1)
+        last = self._calls >= _MAX_EXTENSIONS or grid.size < 2
+
+        def weights_at(t):
+            found = self._lookup(grid[t])
+            if found is None:
+                ahead = grid[t:] if last else np.concatenate([grid[t:], lookahead])
+                self._reduce(ahead)
+                found = self._lookup(grid[t])
+            return found
+
+        # Walked upwards: the local PCAs of the widest radii are the costly
+        # part, and are skipped once the loss has turned up.
+        c, m, trunc = _distortion_curves(
+            X,
+            g_sample,
+            weights_at,
+            grid,
+            self._dims,
+            sample,
+            self._radius_ratio,
+            self._n_jobs,
+            stop_after_rise=_RISE_STEPS,
+        )
+        return grid[: m.size], c, m, trunc
+
+    def _lookup(self, radius):
+        for radii, rows, w in self._blocks:
+            hit = np.flatnonzero(np.isclose(radii, radius, rtol=1e-12, atol=0))
+            if hit.size:
+                return rows, w[:, hit[0]]
+        return None
+
+    def _reduce(self, radii):
+        """Degrees at ``radii`` of the sample and its neighbours within them."""
+        X, sample = self._X, self._sample
+        reach = distances.radius_graph(
+            X[sample], float(radii.max()), X, n_jobs=self._n_jobs, device=self._device
+        )
+        rows = np.union1d(reach.indices, sample)
+        # Wide radii reach most rows: one symmetric pass over all of them (half
+        # the distance products) is then cheaper than the rows against all.
+        everyone = 2 * rows.size > X.shape[0]
+        q, _ = distances.kernel_sums(
+            X if everyone else X[rows],
+            None if everyone else X,
+            None,
+            radii / self._radius_ratio,
+            radius_ratio=self._radius_ratio,
+            n_jobs=self._n_jobs,
+            device=self._device,
+        )
+        if everyone:
+            q = q[rows]
+        self._blocks.append((radii, rows, density_weights(q, self._alpha)))
 
 
 def _search_upwards(first, extension, radii):
@@ -702,9 +750,10 @@ def geometric_consistency(
     args = (dims, sample, radius_ratio, alpha, n_jobs, device)
     graph_top = float(radii[-1])
     if auto_grid and radii.size > 1:
+        extensions = _Extensions(data, *args)
         radii, curves, n_eval, trunc, parts = _search_upwards(
             lambda grid: (grid, *_curves(data, False, grid, *args)),
-            lambda grid: (*_extension_curves(data, grid, *args), None),
+            lambda grid: (*extensions(grid), None),
             radii,
         )
         graph = parts[0][4]  # extensions build no graph
@@ -747,11 +796,11 @@ def _adaptive_curves(
     needed = np.union1d(g_sample.indices, sample)
     order = grid[::-1] if stop_after_rise is None else grid
     q_needed = _graph_degrees(graph, needed, order, radius_ratio)
+    w_needed = density_weights(q_needed, alpha, rho[needed, None], dim)
     c, m, trunc = _distortion_curves(
         X,
         g_sample,
-        needed,
-        density_weights(q_needed, alpha, rho[needed, None], dim),
+        lambda t: (needed, w_needed[:, t]),
         order,
         dims,
         sample,
