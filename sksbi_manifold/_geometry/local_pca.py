@@ -147,31 +147,36 @@ def _neighbourhoods(weights: sp.csr_matrix, rows: np.ndarray) -> _Neighbourhoods
 # Local eigenproblems
 
 
-def _row_sums(nb: _Neighbourhoods, values: np.ndarray) -> np.ndarray:
-    """Per-row sums of per-entry ``values`` (entries are grouped by row)."""
-    out = np.zeros((len(nb.counts), values.shape[1]), dtype=values.dtype)
-    has = nb.counts > 0  # reduceat would return an element for an empty row
-    if has.any():
-        out[has] = np.add.reduceat(values, nb.indptr[:-1][has], axis=0)
-    return out
-
-
 def _centered_differences(X, nb: _Neighbourhoods, points, center: str):
     """Centres ``c_i`` and padded ``sqrt(w_ij) (x_j - c_i)`` (c, width, D),
     ``x_j`` the rows of ``X``, ``x_i`` the ``points``.
 
-    The weighted mean is ``x_i + sum_j w_ij (x_j - x_i)``, from the same
-    gathered differences (a sparse product with X cost twice as much).
+    Built in place in the padded array (the rows gathered straight into it,
+    the centres subtracted by broadcasting; padding rows carry weight 0): one
+    array of the neighbourhoods' size instead of four. The weighted mean is
+    ``x_i + sum_j w_ij (x_j - x_i)``, from the same gathered differences.
     Empty rows keep ``x_i`` (and give zero eigenvalues).
     """
+    c, width = len(nb.counts), nb.width
+    slot = np.arange(nb.row.size) + nb.row * width - nb.indptr[nb.row]
+    A = np.zeros((c * width, X.shape[1]), dtype=X.dtype)
+    if c == 1:
+        np.take(X, nb.cols, axis=0, out=A[: nb.cols.size])
+    else:
+        A[slot] = X[nb.cols]
+    A = A.reshape(c, width, -1)
+    A -= points[:, None, :]
     centers = points
-    diffs = X[nb.cols] - centers[nb.row]
     if center == "weighted_mean":
-        shift = _row_sums(nb, nb.weights[:, None].astype(X.dtype) * diffs)
-        diffs -= shift[nb.row]
+        w = np.zeros(c * width, dtype=X.dtype)
+        w[slot] = nb.weights
+        shift = np.einsum("cw,cwd->cd", w.reshape(c, width), A)
+        A -= shift[:, None, :]
         centers = centers + shift
-    diffs *= np.sqrt(nb.weights).astype(X.dtype)[:, None]
-    return centers, _padded(nb.indptr, diffs, nb.width)
+    sqrt_w = np.zeros(c * width, dtype=X.dtype)
+    sqrt_w[slot] = np.sqrt(nb.weights)
+    A *= sqrt_w.reshape(c, width, 1)
+    return centers, A
 
 
 def _use_gram(method: str, width: int, D: int) -> bool:
