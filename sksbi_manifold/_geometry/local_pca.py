@@ -516,14 +516,18 @@ def local_coordinates(
         # The rounding is then relative to |x_j| rather than |x_j - c_i|,
         # 1e-16 |x| / |x - c| in float64: data far from the origin compared
         # with its neighbourhoods should come in centred (as the GC search's).
+        # Returned, not written in place: the tasks may run in other processes.
+        out = []
         for p in pos:
             cols = graph.indices[graph.indptr[rows[p]] : graph.indptr[rows[p] + 1]]
-            T = bases[p]
-            Z[out_indptr[p] : out_indptr[p + 1]] = X[cols] @ T - origins[p] @ T
+            out.append(X[cols] @ bases[p] - origins[p] @ bases[p])
+        return out
 
+    chunks = _plan_chunks(counts, X.shape[1])
     with single_threaded_blas():
-        for _ in thread_map(task, _plan_chunks(counts, X.shape[1]), n_jobs):
-            pass
+        for pos, blocks in zip(chunks, thread_map(task, chunks, n_jobs)):
+            for p, block in zip(pos, blocks):
+                Z[out_indptr[p] : out_indptr[p + 1]] = block
     return Z
 
 

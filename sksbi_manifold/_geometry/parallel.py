@@ -51,6 +51,11 @@ def thread_map(func: Callable, items: Iterable, n_jobs: int | None) -> Iterator:
         return
     backend, _ = get_active_backend(prefer="threads")
     if not isinstance(backend, ThreadingBackend):
+        if _blas_is_single_threaded():
+            # The caller's BLAS limit travels with the tasks: a worker process
+            # has its own (a Dask worker's GEMMs on 2 threads rounded the
+            # engine's float32 distances differently from loky's on one).
+            func = functools.partial(_on_one_blas_thread, func)
         tasks = (delayed(func)(item) for item in items)
         yield from Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
         return
@@ -78,6 +83,16 @@ def _with_config(func: Callable, config: dict) -> Callable:
             return func(item)
 
     return run
+
+
+def _blas_is_single_threaded() -> bool:
+    blas = _controller().select(user_api="blas").lib_controllers
+    return all(lib.num_threads == 1 for lib in blas)
+
+
+def _on_one_blas_thread(func: Callable, item):
+    with single_threaded_blas():
+        return func(item)
 
 
 @functools.cache
