@@ -128,6 +128,9 @@ def test_extension_curves_equal_stored_graph_curves():
     radii, extended = _Extensions(X, *args)(grid)[:2]
     np.testing.assert_array_equal(radii, grid[: radii.size])
     np.testing.assert_allclose(extended, stored[:, : radii.size], rtol=1e-12)
+    # an extension of one radius (no progression to look ahead along)
+    single = _Extensions(X, *args)(grid[:1])[1]
+    np.testing.assert_allclose(single, stored[:, :1], rtol=1e-12)
 
 
 def test_next_extension_reads_the_look_ahead_degrees(monkeypatch):
